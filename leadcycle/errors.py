@@ -1,0 +1,30 @@
+"""The one error type services raise for business-rule refusals.
+
+Field-level validation uses Django's ``ValidationError``; permission refusals use Django's
+``PermissionDenied``. ``leadcycle.api`` maps all three (and request-parsing errors) to the one
+JSON error shape ``{"error": {"code", "message", "fields"}}``; the UI shows them inline.
+"""
+
+
+class DomainError(Exception):
+    """A request that is well-formed but refused by a business rule.
+
+    ``code`` is stable: API clients switch on it. ``fields`` maps a field name to a message.
+    """
+
+    status = 409
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        if status is not None:
+            self.status = status

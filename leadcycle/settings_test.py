@@ -1,0 +1,17 @@
+"""Settings for the test suite: tasks run inline, passwords hash fast."""
+
+import os
+
+os.environ.setdefault("LEADCYCLE_TASKS", "immediate")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+
+from leadcycle.settings import *  # noqa: E402,F403
+from leadcycle.settings import INSTALLED_APPS  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LEADCYCLE_ALLOW_DEMO = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+assert "leadcycle.crm" in INSTALLED_APPS

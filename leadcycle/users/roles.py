@@ -1,0 +1,78 @@
+"""The five roles of SPEC §10 and what each may do with each record.
+
+Roles are Django groups; their model permissions are granted by a data migration from
+``ROLE_PERMISSIONS`` so that the matrix below is the single place that says who may do what.
+The UI and the API both check ``user.has_perm("crm.<action>_<model>")``.
+"""
+
+from typing import Final
+
+MARKETER: Final = "marketer"
+TELEMARKETER: Final = "telemarketer"
+SELLER: Final = "seller"
+SALES_MANAGER: Final = "sales_manager"
+ADMINISTRATOR: Final = "administrator"
+
+ROLES: Final = (MARKETER, TELEMARKETER, SELLER, SALES_MANAGER, ADMINISTRATOR)
+ROLE_LABELS: Final = {
+    MARKETER: "Marketer",
+    TELEMARKETER: "Telemarketer",
+    SELLER: "Seller",
+    SALES_MANAGER: "Sales manager",
+    ADMINISTRATOR: "Administrator",
+}
+
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+ALL: Final = frozenset({VIEW, ADD, CHANGE, DELETE})
+
+# model name -> actions, per role. Records not listed are invisible to that role.
+ROLE_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
+    MARKETER: {
+        "account": frozenset({VIEW, ADD, CHANGE}),
+        "contact": ALL,
+        "lead": ALL,
+        "opportunity": frozenset({VIEW}),
+        "task": frozenset({VIEW, ADD, CHANGE}),
+        "interaction": frozenset({VIEW}),
+    },
+    TELEMARKETER: {
+        "account": frozenset({VIEW}),
+        "contact": frozenset({VIEW, CHANGE}),
+        "lead": frozenset({VIEW, CHANGE}),
+        "task": frozenset({VIEW, ADD, CHANGE}),
+        "interaction": frozenset({VIEW}),
+    },
+    SELLER: {
+        "account": frozenset({VIEW, ADD, CHANGE}),
+        "contact": frozenset({VIEW, ADD, CHANGE}),
+        "lead": frozenset({VIEW, ADD, CHANGE}),
+        "opportunity": frozenset({VIEW, ADD, CHANGE}),
+        "task": frozenset({VIEW, ADD, CHANGE}),
+        "interaction": frozenset({VIEW}),
+    },
+    SALES_MANAGER: {
+        "account": frozenset({VIEW, ADD, CHANGE}),
+        "contact": frozenset({VIEW, ADD, CHANGE}),
+        "lead": ALL,
+        "opportunity": ALL,
+        "task": ALL,
+        "interaction": frozenset({VIEW}),
+    },
+    ADMINISTRATOR: {
+        "account": ALL,
+        "contact": ALL,
+        "lead": ALL,
+        "opportunity": ALL,
+        "task": ALL,
+        "interaction": ALL,
+    },
+}
+
+
+def permission_codenames(role: str) -> list[str]:
+    """``['view_contact', ...]`` for a role, in a stable order."""
+    return sorted(
+        f"{action}_{model}"
+        for model, actions in ROLE_PERMISSIONS[role].items()
+        for action in actions
+    )

@@ -1,0 +1,47 @@
+"""Writes for users: API tokens and demo users."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from leadcycle.users.models import ApiToken, token_digest
+from leadcycle.users.roles import ROLES
+
+TOKEN_PREFIX = "lc_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str
+
+
+@transaction.atomic
+def api_token_create(*, user: AbstractBaseUser, name: str) -> IssuedToken:
+    """Create a token for ``user``; the raw value is returned once and never stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name.strip()[:100] or "API token", prefix=raw[:10], digest=token_digest(raw)
+    )
+    return IssuedToken(token=token, raw=raw)
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token; requests carrying it are refused from now on."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def user_set_role(*, user: AbstractBaseUser, role: str) -> None:
+    """Give ``user`` exactly one role (its Django group)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    groups = user.groups  # type: ignore[attr-defined]
+    groups.remove(*Group.objects.filter(name__in=ROLES))
+    groups.add(Group.objects.get(name=role))
