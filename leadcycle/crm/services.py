@@ -95,7 +95,7 @@ def _delete(instance: models.Model, *, by: Actor) -> None:
 @transaction.atomic
 def account_create(*, by: Actor, data: Mapping[str, Any]) -> Account:
     """Create an account."""
-    return _save_new(Account(owner=_owner(by, data)), by=by, data=data)
+    return _save_new(Account(), by=by, data=_with_owner(by, data))
 
 
 @transaction.atomic
@@ -146,7 +146,7 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
 @transaction.atomic
 def contact_create(*, by: Actor, data: Mapping[str, Any]) -> Contact:
     """Create a contact; its email must be new after normalisation."""
-    return _contact_save(Contact(owner=_owner(by, data)), by=by, data=data, new=True)
+    return _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True)
 
 
 @transaction.atomic
@@ -198,7 +198,7 @@ def lead_create(
         contact = Contact.objects.filter(pk=data["parent_contact_id"]).first()
         if contact is not None and data.get("parent_account_id") is None:
             data["parent_account_id"] = contact.account_id
-    lead = _save_new(Lead(owner=_owner(by, data)), by=by, data=data)
+    lead = _save_new(Lead(), by=by, data=_with_owner(by, data))
     return LeadCreated(lead=lead, contact=contact, contact_created=created)
 
 
@@ -210,7 +210,7 @@ def _contact_find_or_create(*, by: Actor, data: Mapping[str, Any]) -> tuple[Cont
             return existing, False
     try:
         with transaction.atomic():
-            return _contact_save(Contact(owner=_owner(by, data)), by=by, data=data, new=True), True
+            return _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True), True
     except ValidationError as exc:
         duplicate = any(
             e.code == "duplicate" for e in exc.error_dict.get("email", [])
@@ -268,7 +268,7 @@ def opportunity_create(*, by: Actor, data: Mapping[str, Any]) -> Opportunity:
                 raise ValidationError({"lead_id": ValidationError(
                     "This lead already has an opportunity.", code="duplicate"
                 )})
-    return _save_new(Opportunity(owner=_owner(by, data)), by=by, data=data)
+    return _save_new(Opportunity(), by=by, data=_with_owner(by, data))
 
 
 @transaction.atomic
@@ -306,11 +306,11 @@ def _task_needs_worker(task: Task) -> None:
 @transaction.atomic
 def task_create(*, by: Actor, data: Mapping[str, Any]) -> Task:
     """Create a task for a person or a queue."""
-    task = Task(owner=_owner(by, data))
-    data = _task_done_time(task, data)
+    task = Task()
+    data = _task_done_time(task, _with_owner(by, data))
     _assign(task, data)
     _task_needs_worker(task)
-    return _save_new(task, by=by, data={})
+    return _save_new(task, by=by, data=data)
 
 
 @transaction.atomic
@@ -420,7 +420,10 @@ def _bulk_batch(
     return len(new_contacts), len(leads)
 
 
-def _owner(by: Actor, data: Mapping[str, Any]) -> Any:
-    if "owner_id" in data or "owner" in data:
-        return None
-    return by if by is not None and by.is_authenticated else None
+def _with_owner(by: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the acting user as owner when no owner was given."""
+    data = dict(data)
+    if data.get("owner_id") is None and data.get("owner") is None:
+        data.pop("owner", None)
+        data["owner_id"] = by.pk if by is not None and by.is_authenticated else None
+    return data

@@ -1,0 +1,38 @@
+"""Fixtures shared by the whole suite: one user per role, and API clients for them."""
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from leadcycle.testing.factories import UserFactory
+from leadcycle.users.roles import ROLES
+from leadcycle.users.services import api_token_create
+
+
+@pytest.fixture
+def role_user(db: None) -> Callable[[str], object]:
+    """``role_user("seller")`` → a user with that role (created once per test)."""
+
+    def make(role: str) -> object:
+        assert role in ROLES
+        return UserFactory(username=f"{role}-user", role=role)
+
+    return make
+
+
+@pytest.fixture
+def api_client(role_user: Callable[[str], object]) -> Callable[[str], Client]:
+    """``api_client("marketer")`` → a test client sending that role's bearer token."""
+
+    def make(role: str) -> Client:
+        user = role_user(role)
+        token = api_token_create(user=user, name="test").raw  # type: ignore[arg-type]
+        return Client(headers={"Authorization": f"Bearer {token}"})
+
+    return make
+
+
+@pytest.fixture
+def admin_api(api_client: Callable[[str], Client]) -> Client:
+    return api_client("administrator")
