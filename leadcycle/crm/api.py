@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
 from leadcycle.audit.selectors import audit_trail
@@ -97,9 +97,9 @@ def _register(resource: Resource) -> None:
     if resource.create and resource.create_in and model is not Lead:
         create_in, create = resource.create_in, resource.create
 
-        def create_record(request: HttpRequest, payload: create_in) -> tuple[int, Any]:  # type: ignore[valid-type]
+        def create_record(request: HttpRequest, payload: create_in) -> Status[Any]:  # type: ignore[valid-type]
             require(request.user, "add", model)
-            return 201, create(by=request.user, data=payload.dict())  # type: ignore[attr-defined]
+            return Status(201, create(by=request.user, data=payload.dict()))  # type: ignore[attr-defined]
 
         router.post(f"/{resource.path}", response={201: resource.out}, tags=[tag],
                     operation_id=f"{name}_create", summary=f"Create a {name}")(create_record)
@@ -130,7 +130,7 @@ def _register(resource: Resource) -> None:
 
 @router.post("/leads", response={201: schemas.LeadCreatedOut}, tags=["leads"],
              operation_id="lead_create", summary="Create a lead, with a new or existing contact")
-def lead_create(request: HttpRequest, payload: schemas.LeadIn) -> tuple[int, dict[str, Any]]:
+def lead_create(request: HttpRequest, payload: schemas.LeadIn) -> Status[dict[str, Any]]:
     """Link ``parent_contact_id``, or pass ``contact`` to create the parent contact in the same
     call; a contact whose email (normalised) already exists is linked instead of duplicated."""
     require(request.user, "add", Lead)
@@ -140,7 +140,7 @@ def lead_create(request: HttpRequest, payload: schemas.LeadIn) -> tuple[int, dic
         require(request.user, "add", Contact)
     result = services.lead_create(by=request.user, data=data, new_contact=new_contact)
     out = schemas.LeadOut.from_orm(result.lead).dict()
-    return 201, {**out, "contact_created": result.contact_created}
+    return Status(201, {**out, "contact_created": result.contact_created})
 
 
 for _resource in (
