@@ -64,9 +64,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "leadcycle.users",
     "leadcycle.audit",
     "leadcycle.crm",
+    "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",
 ]
@@ -98,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leadcycle.users.context_processors.roles",
+                "leadcycle.notifications.context_processors.notifications",
             ],
         },
     },
@@ -157,9 +160,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 _task_backend = os.environ.get("LEADCYCLE_TASKS", "db")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 if _task_backend == "rq":
-    INSTALLED_APPS.append("django_rq")
-    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 elif _task_backend == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

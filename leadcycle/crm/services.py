@@ -310,7 +310,9 @@ def task_create(*, by: Actor, data: Mapping[str, Any]) -> Task:
     data = _task_done_time(task, _with_owner(by, data))
     _assign(task, data)
     _task_needs_worker(task)
-    return _save_new(task, by=by, data=data)
+    task = _save_new(task, by=by, data=data)
+    _notify_assignee(task, by=by, previous_assignee_id=None)
+    return task
 
 
 @transaction.atomic
@@ -318,6 +320,7 @@ def task_update(*, task: Task, by: Actor, data: Mapping[str, Any]) -> Task:
     """Change a task; ticking ``done`` stamps ``done_at``."""
     data = _task_done_time(task, data)
     before = record_snapshot(task)
+    previous_assignee_id = task.assignee_id
     _assign(task, data)
     _check_references(task, data)
     _task_needs_worker(task)
@@ -325,7 +328,21 @@ def task_update(*, task: Task, by: Actor, data: Mapping[str, Any]) -> Task:
     task.save()
     audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=task, before=before,
                  after=record_snapshot(task))
+    _notify_assignee(task, by=by, previous_assignee_id=previous_assignee_id)
     return task
+
+
+def _notify_assignee(task: Task, *, by: Actor, previous_assignee_id: int | None) -> None:
+    """Tell a newly assigned user about the task, in the background, once the change commits."""
+    assignee_id = task.assignee_id
+    if assignee_id is None or assignee_id == previous_assignee_id or task.done:
+        return
+    if by is not None and by.is_authenticated and by.pk == assignee_id:
+        return  # nobody needs to be told about what they did themselves
+    from leadcycle.notifications.tasks import notify_task_assigned
+
+    task_id = task.pk
+    transaction.on_commit(lambda: notify_task_assigned.enqueue(task_id, assignee_id))
 
 
 @transaction.atomic

@@ -45,3 +45,22 @@ def user_set_role(*, user: AbstractBaseUser, role: str) -> None:
     groups = user.groups  # type: ignore[attr-defined]
     groups.remove(*Group.objects.filter(name__in=ROLES))
     groups.add(Group.objects.get(name=role))
+
+
+def roles_sync(**_: object) -> None:
+    """Make the role groups and their permissions match ``users.roles`` exactly.
+
+    The roles are created by a migration; this runs after every ``migrate`` (and after a test
+    database flush) so a change to the matrix in code reaches existing installations.
+    """
+    from django.contrib.auth.models import Permission
+
+    from leadcycle.users.roles import permission_codenames
+
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="crm", codename__in=permission_codenames(role)
+            )
+        )
