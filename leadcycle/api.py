@@ -7,7 +7,7 @@ Every failure has one shape: ``{"error": {"code", "message", "fields"}}``, mappe
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 class BearerToken(HttpBearer):
     """``Authorization: Bearer lc_…`` with a token created in the UI or by ``leadcycle token``."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = api_token_user(raw_token=token)
         if user is not None:
             request.user = user
@@ -70,13 +70,23 @@ def _request_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse
     fields: dict[str, dict[str, str]] = {}
     for err in exc.errors:
         name = _field_name(err.get("loc", ()))
-        code = "unknown_field" if err.get("type") == "extra_forbidden" else str(err.get("type", "invalid"))
-        message = "Unknown field." if code == "unknown_field" else str(err.get("msg", "Invalid value."))
+        code = (
+            "unknown_field"
+            if err.get("type") == "extra_forbidden"
+            else str(err.get("type", "invalid"))
+        )
+        message = (
+            "Unknown field." if code == "unknown_field" else str(err.get("msg", "Invalid value."))
+        )
         fields.setdefault(name, {"code": code, "message": message})
     first = next(iter(fields), "body")
     return error_response(
-        422, "validation_error", f"Invalid value for {first}: {fields[first]['message']}"
-        if fields else "The request is not valid.", fields
+        422,
+        "validation_error",
+        f"Invalid value for {first}: {fields[first]['message']}"
+        if fields
+        else "The request is not valid.",
+        fields,
     )
 
 
@@ -88,12 +98,17 @@ def _record_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpRes
             err = errors[0]
             message = " ".join(errors[0].messages)
             fields[name if name != "__all__" else "record"] = {
-                "code": err.code or "invalid", "message": message
+                "code": err.code or "invalid",
+                "message": message,
             }
     else:
         fields["record"] = {"code": exc.code or "invalid", "message": " ".join(exc.messages)}
     first = next(iter(fields))
-    code = "duplicate" if any(f["code"] == "duplicate" for f in fields.values()) else "validation_error"
+    code = (
+        "duplicate"
+        if any(f["code"] == "duplicate" for f in fields.values())
+        else "validation_error"
+    )
     status = 409 if code == "duplicate" else 422
     return error_response(status, code, f"{first}: {fields[first]['message']}", fields)
 
@@ -107,7 +122,8 @@ def _domain_refused(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def _not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return error_response(
-        401, "not_authenticated",
+        401,
+        "not_authenticated",
         "Log in, or send a valid token as 'Authorization: Bearer <token>'. "
         "Session requests that change data also need the CSRF token.",
     )
@@ -125,8 +141,15 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    codes = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-             405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+    codes = {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "rate_limited",
+    }
     return error_response(exc.status_code, codes.get(exc.status_code, "error"), str(exc))
 
 

@@ -5,8 +5,8 @@ import os
 os.environ.setdefault("LEADCYCLE_TASKS", "immediate")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 
-from leadcycle.settings import *  # noqa: E402,F403
-from leadcycle.settings import INSTALLED_APPS  # noqa: E402
+from leadcycle.settings import *  # noqa: F403
+from leadcycle.settings import INSTALLED_APPS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LEADCYCLE_ALLOW_DEMO = True

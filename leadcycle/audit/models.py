@@ -33,7 +33,9 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["record_type", "record_id", "-at"], name="audit_record_idx")]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "-at"], name="audit_record_idx")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(action__in=["create", "update", "delete"]),

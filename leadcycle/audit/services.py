@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User, AnonymousUser
 from django.db import models
 
 from leadcycle.audit.models import AuditEntry
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = User | AnonymousUser | None
 
 
 def _jsonable(value: Any) -> Any:
@@ -36,7 +36,7 @@ def record_snapshot(instance: models.Model, fields: Iterable[str] | None = None)
     return values
 
 
-def _actor_or_none(actor: Actor) -> AbstractBaseUser | None:
+def _actor_or_none(actor: Actor) -> User | None:
     if actor is None or not actor.is_authenticated:
         return None
     return actor  # type: ignore[return-value]
@@ -86,7 +86,9 @@ def audit_bulk_create(
             record_type=instance._meta.label_lower,
             record_id=instance.pk,
             record_repr=str(instance)[:200],
-            changes={k: [None, v] for k, v in record_snapshot(instance).items() if v not in (None, "")},
+            changes={
+                k: [None, v] for k, v in record_snapshot(instance).items() if v not in (None, "")
+            },
         )
         for instance in instances
     ]

@@ -67,7 +67,7 @@ def _page_schema(resource: Resource) -> type[Schema]:
 
 
 def _register(resource: Resource) -> None:
-    model, name = resource.model, resource.model._meta.model_name
+    model, name = resource.model, str(resource.model._meta.model_name)
     tag = str(model._meta.verbose_name_plural)
     query_schema, page_schema = _query_schema(resource), _page_schema(resource)
 
@@ -75,8 +75,12 @@ def _register(resource: Resource) -> None:
         require(request.user, "view", model)
         params = {k: v for k, v in filters.dict().items() if v is not None}  # type: ignore[attr-defined]
         page = list_page(resource.spec, params)
-        return {"items": page.items, "count": page.count, "page": page.page,
-                "page_size": page.page_size}
+        return {
+            "items": page.items,
+            "count": page.count,
+            "page": page.page,
+            "page_size": page.page_size,
+        }
 
     def get_record(request: HttpRequest, record_id: int) -> models.Model:
         require(request.user, "view", model)
@@ -86,13 +90,27 @@ def _register(resource: Resource) -> None:
         require(request.user, "view", model)
         return list(audit_trail(instance=get_object_or_404(model, pk=record_id)))
 
-    router.get(f"/{resource.path}", response=page_schema, tags=[tag], operation_id=f"{name}_list",
-               summary=f"List {tag}")(list_records)
-    router.get(f"/{resource.path}/{{record_id}}", response=resource.out, tags=[tag],
-               operation_id=f"{name}_get", summary=f"Get one {name}")(get_record)
-    router.get(f"/{resource.path}/{{record_id}}/history", response=list[schemas.AuditEntryOut],
-               tags=[tag], operation_id=f"{name}_history",
-               summary=f"Audit trail of one {name}")(get_history)
+    router.get(
+        f"/{resource.path}",
+        response=page_schema,
+        tags=[tag],
+        operation_id=f"{name}_list",
+        summary=f"List {tag}",
+    )(list_records)
+    router.get(
+        f"/{resource.path}/{{record_id}}",
+        response=resource.out,
+        tags=[tag],
+        operation_id=f"{name}_get",
+        summary=f"Get one {name}",
+    )(get_record)
+    router.get(
+        f"/{resource.path}/{{record_id}}/history",
+        response=list[schemas.AuditEntryOut],
+        tags=[tag],
+        operation_id=f"{name}_history",
+        summary=f"Audit trail of one {name}",
+    )(get_history)
 
     if resource.create and resource.create_in and model is not Lead:
         create_in, create = resource.create_in, resource.create
@@ -101,8 +119,13 @@ def _register(resource: Resource) -> None:
             require(request.user, "add", model)
             return Status(201, create(by=request.user, data=payload.dict()))  # type: ignore[attr-defined]
 
-        router.post(f"/{resource.path}", response={201: resource.out}, tags=[tag],
-                    operation_id=f"{name}_create", summary=f"Create a {name}")(create_record)
+        router.post(
+            f"/{resource.path}",
+            response={201: resource.out},
+            tags=[tag],
+            operation_id=f"{name}_create",
+            summary=f"Create a {name}",
+        )(create_record)
 
     if resource.update and resource.patch_in:
         patch_in, update = resource.patch_in, resource.update
@@ -113,8 +136,13 @@ def _register(resource: Resource) -> None:
             data = payload.dict(exclude_unset=True)  # type: ignore[attr-defined]
             return update(**{name: record}, by=request.user, data=data)
 
-        router.patch(f"/{resource.path}/{{record_id}}", response=resource.out, tags=[tag],
-                     operation_id=f"{name}_update", summary=f"Change a {name}")(update_record)
+        router.patch(
+            f"/{resource.path}/{{record_id}}",
+            response=resource.out,
+            tags=[tag],
+            operation_id=f"{name}_update",
+            summary=f"Change a {name}",
+        )(update_record)
 
     if resource.delete:
         delete = resource.delete
@@ -124,12 +152,22 @@ def _register(resource: Resource) -> None:
             delete(**{name: get_object_or_404(model, pk=record_id)}, by=request.user)
             return HttpResponse(status=204)
 
-        router.delete(f"/{resource.path}/{{record_id}}", response={204: None}, tags=[tag],
-                      operation_id=f"{name}_delete", summary=f"Delete a {name}")(delete_record)
+        router.delete(
+            f"/{resource.path}/{{record_id}}",
+            response={204: None},
+            tags=[tag],
+            operation_id=f"{name}_delete",
+            summary=f"Delete a {name}",
+        )(delete_record)
 
 
-@router.post("/leads", response={201: schemas.LeadCreatedOut}, tags=["leads"],
-             operation_id="lead_create", summary="Create a lead, with a new or existing contact")
+@router.post(
+    "/leads",
+    response={201: schemas.LeadCreatedOut},
+    tags=["leads"],
+    operation_id="lead_create",
+    summary="Create a lead, with a new or existing contact",
+)
 def lead_create(request: HttpRequest, payload: schemas.LeadIn) -> Status[dict[str, Any]]:
     """Link ``parent_contact_id``, or pass ``contact`` to create the parent contact in the same
     call; a contact whose email (normalised) already exists is linked instead of duplicated."""
@@ -144,19 +182,61 @@ def lead_create(request: HttpRequest, payload: schemas.LeadIn) -> Status[dict[st
 
 
 for _resource in (
-    Resource("accounts", Account, ACCOUNT_LIST, schemas.AccountOut, schemas.AccountIn,
-             schemas.AccountPatch, services.account_create, services.account_update,
-             services.account_delete),
-    Resource("contacts", Contact, CONTACT_LIST, schemas.ContactOut, schemas.ContactIn,
-             schemas.ContactPatch, services.contact_create, services.contact_update,
-             services.contact_delete),
-    Resource("leads", Lead, LEAD_LIST, schemas.LeadOut, schemas.LeadIn, schemas.LeadPatch,
-             services.lead_create, services.lead_update, services.lead_delete),
-    Resource("opportunities", Opportunity, OPPORTUNITY_LIST, schemas.OpportunityOut,
-             schemas.OpportunityIn, schemas.OpportunityPatch, services.opportunity_create,
-             services.opportunity_update, services.opportunity_delete),
-    Resource("tasks", Task, TASK_LIST, schemas.TaskOut, schemas.TaskIn, schemas.TaskPatch,
-             services.task_create, services.task_update, services.task_delete),
+    Resource(
+        "accounts",
+        Account,
+        ACCOUNT_LIST,
+        schemas.AccountOut,
+        schemas.AccountIn,
+        schemas.AccountPatch,
+        services.account_create,
+        services.account_update,
+        services.account_delete,
+    ),
+    Resource(
+        "contacts",
+        Contact,
+        CONTACT_LIST,
+        schemas.ContactOut,
+        schemas.ContactIn,
+        schemas.ContactPatch,
+        services.contact_create,
+        services.contact_update,
+        services.contact_delete,
+    ),
+    Resource(
+        "leads",
+        Lead,
+        LEAD_LIST,
+        schemas.LeadOut,
+        schemas.LeadIn,
+        schemas.LeadPatch,
+        services.lead_create,
+        services.lead_update,
+        services.lead_delete,
+    ),
+    Resource(
+        "opportunities",
+        Opportunity,
+        OPPORTUNITY_LIST,
+        schemas.OpportunityOut,
+        schemas.OpportunityIn,
+        schemas.OpportunityPatch,
+        services.opportunity_create,
+        services.opportunity_update,
+        services.opportunity_delete,
+    ),
+    Resource(
+        "tasks",
+        Task,
+        TASK_LIST,
+        schemas.TaskOut,
+        schemas.TaskIn,
+        schemas.TaskPatch,
+        services.task_create,
+        services.task_update,
+        services.task_delete,
+    ),
     Resource("interactions", Interaction, INTERACTION_LIST, schemas.InteractionOut),
 ):
     _register(_resource)

@@ -32,7 +32,9 @@ class RecordPicker(forms.Select):
         field_queryset = getattr(self.choices, "queryset", None)
         if field_queryset is not None and chosen:
             for obj in field_queryset.filter(pk__in=chosen):
-                groups.append((None, [self.create_option(name, obj.pk, str(obj), True, index)], index))
+                groups.append(
+                    (None, [self.create_option(name, obj.pk, str(obj), True, index)], index)
+                )
                 index += 1
         groups.insert(0, (None, [self.create_option(name, "", "—", not chosen, 0)], 0))
         return groups
@@ -53,14 +55,33 @@ class OwnedForm(forms.ModelForm):
 class AccountForm(OwnedForm):
     class Meta:
         model = Account
-        fields = ["name", "web_domain", "industry", "employees", "annual_revenue", "country", "owner"]
+        fields = [
+            "name",
+            "web_domain",
+            "industry",
+            "employees",
+            "annual_revenue",
+            "country",
+            "owner",
+        ]
 
 
 class ContactForm(OwnedForm):
     class Meta:
         model = Contact
-        fields = ["first_name", "last_name", "email", "job_title", "role", "phone", "country",
-                  "account", "marketing_only", "consent", "owner"]
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "job_title",
+            "role",
+            "phone",
+            "country",
+            "account",
+            "marketing_only",
+            "consent",
+            "owner",
+        ]
         widgets = {"account": RecordPicker("crm:account_pick")}
 
 
@@ -73,9 +94,19 @@ class LeadForm(OwnedForm):
 
     class Meta:
         model = Lead
-        fields = ["topic", "campaign", "source_channel", "origin_ref", "parent_contact",
-                  "parent_account", "status", "sales_ready", "telemarketing_ready",
-                  "description", "owner"]
+        fields = [
+            "topic",
+            "campaign",
+            "source_channel",
+            "origin_ref",
+            "parent_contact",
+            "parent_account",
+            "status",
+            "sales_ready",
+            "telemarketing_ready",
+            "description",
+            "owner",
+        ]
         widgets = {
             "parent_contact": RecordPicker("crm:contact_pick"),
             "parent_account": RecordPicker("crm:account_pick"),
@@ -92,7 +123,10 @@ class LeadForm(OwnedForm):
         """The contact to create with the lead, when the user filled in the new-contact fields."""
         data = self.cleaned_data
         email = data.get("new_contact_email") or ""
-        first, last = data.get("new_contact_first_name") or "", data.get("new_contact_last_name") or ""
+        first, last = (
+            data.get("new_contact_first_name") or "",
+            data.get("new_contact_last_name") or "",
+        )
         if not (email or first or last):
             return None
         return {"email": email, "first_name": first, "last_name": last, "origin_channel": "manual"}
@@ -117,5 +151,7 @@ class TaskForm(OwnedForm):
         widgets = {
             "lead": RecordPicker("crm:lead_pick"),
             "contact": RecordPicker("crm:contact_pick"),
-            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "due_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
         }

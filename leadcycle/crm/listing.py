@@ -161,7 +161,9 @@ def filtered_queryset(
         applied[name] = raw
     sort = str(params.get("sort") or spec.default_sort)
     if sort.removeprefix("-") not in spec.sort_fields:
-        raise _error("sort", f"Sort by one of: {', '.join(spec.sort_fields)} (prefix - to reverse).")
+        raise _error(
+            "sort", f"Sort by one of: {', '.join(spec.sort_fields)} (prefix - to reverse)."
+        )
     qs = qs.order_by(sort, "-id" if sort.startswith("-") else "id")
     return qs, sort, query, applied
 
@@ -176,5 +178,12 @@ def list_page(
     count = qs.count()
     offset = (page - 1) * page_size
     items = list(qs[offset : offset + page_size])
-    return Page(items=items, count=count, page=page, page_size=page_size, sort=sort,
-                query=query, filters=applied)
+    return Page(
+        items=items,
+        count=count,
+        page=page,
+        page_size=page_size,
+        sort=sort,
+        query=query,
+        filters=applied,
+    )

@@ -106,7 +106,9 @@ class Contact(TimestampedOwned):
         default=False, help_text="Created for marketing; hidden from the sales contact view."
     )
     consent = models.CharField(max_length=20, choices=Consent.choices, default=Consent.UNKNOWN)
-    origin_channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.MANUAL)
+    origin_channel = models.CharField(
+        max_length=20, choices=Channel.choices, default=Channel.MANUAL
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -129,10 +131,6 @@ class Contact(TimestampedOwned):
     def __str__(self) -> str:
         return self.full_name or self.email or f"Contact {self.pk}"
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
-
     def save(self, *args: object, **kwargs: object) -> None:
         self.email = (self.email or "").strip()
         self.email_normalized = normalize_email(self.email)
@@ -140,6 +138,10 @@ class Contact(TimestampedOwned):
         if update_fields is not None and "email" in update_fields:  # type: ignore[operator]
             kwargs["update_fields"] = {*update_fields, "email_normalized"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
 
 
 class Lead(TimestampedOwned):
@@ -154,7 +156,9 @@ class Lead(TimestampedOwned):
         DISQUALIFIED = "disqualified", "Disqualified"
 
     topic = models.CharField(max_length=200)
-    source_channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.MANUAL)
+    source_channel = models.CharField(
+        max_length=20, choices=Channel.choices, default=Channel.MANUAL
+    )
     origin_ref = models.CharField(
         max_length=200,
         blank=True,
@@ -220,7 +224,9 @@ class Opportunity(TimestampedOwned):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "opportunities"
         constraints = [
-            models.CheckConstraint(condition=Q(value__gte=0), name="opportunity_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(value__gte=0), name="opportunity_value_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(stage__in=["qualify", "develop", "propose", "won", "lost"]),
                 name="opportunity_stage_valid",

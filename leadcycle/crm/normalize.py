@@ -1,4 +1,4 @@
-"""Normalising values that identify people, so that matching ignores case, spaces and Unicode form."""
+"""Normalising values that identify people: matching ignores case, spaces and Unicode form."""
 
 import unicodedata
 
@@ -6,7 +6,8 @@ import unicodedata
 def normalize_email(value: str | None) -> str | None:
     """Trimmed, NFKC-normalised, lower-cased email; ``None`` for empty input.
 
-    ``" Ａnna.Smith@Example.COM "`` and ``"anna.smith@example.com"`` normalise to the same value.
+    ``" Anna.Smith@Example.COM "`` (also with a full-width ``A``) and
+    ``"anna.smith@example.com"`` normalise to the same value.
     """
     if value is None:
         return None

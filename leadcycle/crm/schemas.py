@@ -124,8 +124,9 @@ class LeadIn(StrictSchema):
     parent_contact_id: int | None = None
     parent_account_id: int | None = None
     contact: ContactIn | None = Field(
-        None, description="Create the parent contact in the same call (or link the existing "
-        "contact with the same email)."
+        None,
+        description="Create the parent contact in the same call (or link the existing "
+        "contact with the same email).",
     )
     status: LeadStatusT = "open"
     sales_ready: bool = False

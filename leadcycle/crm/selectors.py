@@ -16,8 +16,16 @@ ACCOUNT_LIST = ListSpec(
         "owner": Filter("owner_id", INT, label="Owner", null_word="none"),
         "min_employees": Filter("employees__gte", INT, label="Employees at least"),
     },
-    sort_fields=("name", "web_domain", "industry", "employees", "annual_revenue", "country",
-                 "created_at", "updated_at"),
+    sort_fields=(
+        "name",
+        "web_domain",
+        "industry",
+        "employees",
+        "annual_revenue",
+        "country",
+        "created_at",
+        "updated_at",
+    ),
     default_sort="name",
     select_related=("owner",),
 )
@@ -35,16 +43,28 @@ CONTACT_LIST = ListSpec(
         "owner": Filter("owner_id", INT, label="Owner", null_word="none"),
         "created_after": Filter("created_at__date__gte", DATE, label="Created on or after"),
     },
-    sort_fields=("last_name", "first_name", "email_normalized", "job_title", "country",
-                 "created_at", "updated_at"),
+    sort_fields=(
+        "last_name",
+        "first_name",
+        "email_normalized",
+        "job_title",
+        "country",
+        "created_at",
+        "updated_at",
+    ),
     default_sort="last_name",
     select_related=("account", "owner"),
 )
 
 LEAD_LIST = ListSpec(
     model=Lead,
-    search_fields=("topic", "campaign", "parent_contact__email_normalized",
-                   "parent_contact__last_name", "parent_account__name"),
+    search_fields=(
+        "topic",
+        "campaign",
+        "parent_contact__email_normalized",
+        "parent_contact__last_name",
+        "parent_account__name",
+    ),
     filters={
         "status": Filter("status", choices=tuple(Lead.Status.values), label="Status"),
         "sales_ready": Filter("sales_ready", BOOL, label="Sales-ready"),

@@ -46,10 +46,12 @@ def _check_references(instance: models.Model, data: Mapping[str, Any]) -> None:
         value = data[field.attname]
         if value is not None and not field.related_model._default_manager.filter(pk=value).exists():  # type: ignore[union-attr]
             raise ValidationError(
-                {field.attname: ValidationError(
-                    f"No {field.related_model._meta.verbose_name} with id {value}.",  # type: ignore[union-attr]
-                    code="does_not_exist",
-                )}
+                {
+                    field.attname: ValidationError(
+                        f"No {field.related_model._meta.verbose_name} with id {value}.",  # type: ignore[union-attr]
+                        code="does_not_exist",
+                    )
+                }
             )
 
 
@@ -58,8 +60,12 @@ def _save_new(instance: M, *, by: Actor, data: Mapping[str, Any]) -> M:
     _check_references(instance, data)
     instance.full_clean()
     instance.save()
-    audit_record(actor=by, action=AuditEntry.Action.CREATE, instance=instance,
-                 after=record_snapshot(instance))
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.CREATE,
+        instance=instance,
+        after=record_snapshot(instance),
+    )
     return instance
 
 
@@ -69,8 +75,13 @@ def _save_changes(instance: M, *, by: Actor, data: Mapping[str, Any]) -> M:
     _check_references(instance, data)
     instance.full_clean()
     instance.save()
-    audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=instance,
-                 before=before, after=record_snapshot(instance))
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=instance,
+        before=before,
+        after=record_snapshot(instance),
+    )
     return instance
 
 
@@ -132,7 +143,9 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
         with transaction.atomic():
             contact.save()
     except IntegrityError as exc:
-        raise ValidationError({"email": ValidationError(DUPLICATE_EMAIL, code="duplicate")}) from exc
+        raise ValidationError(
+            {"email": ValidationError(DUPLICATE_EMAIL, code="duplicate")}
+        ) from exc
     audit_record(
         actor=by,
         action=AuditEntry.Action.CREATE if new else AuditEntry.Action.UPDATE,
@@ -187,9 +200,13 @@ def lead_create(
     data = dict(data)
     if new_contact is not None:
         if data.get("parent_contact_id") is not None:
-            raise ValidationError({"contact": ValidationError(
-                "Give either parent_contact_id or a new contact, not both.", code="conflict"
-            )})
+            raise ValidationError(
+                {
+                    "contact": ValidationError(
+                        "Give either parent_contact_id or a new contact, not both.", code="conflict"
+                    )
+                }
+            )
         contact, created = _contact_find_or_create(by=by, data=new_contact)
         data["parent_contact_id"] = contact.pk
         if data.get("parent_account_id") is None and contact.account_id is not None:
@@ -212,9 +229,11 @@ def _contact_find_or_create(*, by: Actor, data: Mapping[str, Any]) -> tuple[Cont
         with transaction.atomic():
             return _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True), True
     except ValidationError as exc:
-        duplicate = any(
-            e.code == "duplicate" for e in exc.error_dict.get("email", [])
-        ) if hasattr(exc, "error_dict") else False
+        duplicate = (
+            any(e.code == "duplicate" for e in exc.error_dict.get("email", []))
+            if hasattr(exc, "error_dict")
+            else False
+        )
         if duplicate and email:
             # Someone created the same person a moment ago: link to theirs.
             return Contact.objects.get(email_normalized=email), False
@@ -224,13 +243,18 @@ def _contact_find_or_create(*, by: Actor, data: Mapping[str, Any]) -> tuple[Cont
 def _prefix_errors(exc: ValidationError, prefix: str) -> ValidationError:
     if not hasattr(exc, "error_dict"):
         return exc
-    return ValidationError({f"{prefix}.{field}": errors for field, errors in exc.error_dict.items()})
+    return ValidationError(
+        {f"{prefix}.{field}": errors for field, errors in exc.error_dict.items()}
+    )
 
 
 @transaction.atomic
 def lead_update(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Lead:
     """Change a lead's fields. A lead with an opportunity cannot be disqualified."""
-    if data.get("status") == Lead.Status.DISQUALIFIED and Opportunity.objects.filter(lead=lead).exists():
+    if (
+        data.get("status") == Lead.Status.DISQUALIFIED
+        and Opportunity.objects.filter(lead=lead).exists()
+    ):
         raise DomainError(
             "lead_has_opportunity",
             "A lead with an opportunity cannot be disqualified.",
@@ -265,14 +289,20 @@ def opportunity_create(*, by: Actor, data: Mapping[str, Any]) -> Opportunity:
             data.setdefault("contact_id", lead.parent_contact_id)
             data.setdefault("account_id", lead.parent_account_id)
             if Opportunity.objects.filter(lead_id=lead_id).exists():
-                raise ValidationError({"lead_id": ValidationError(
-                    "This lead already has an opportunity.", code="duplicate"
-                )})
+                raise ValidationError(
+                    {
+                        "lead_id": ValidationError(
+                            "This lead already has an opportunity.", code="duplicate"
+                        )
+                    }
+                )
     return _save_new(Opportunity(), by=by, data=_with_owner(by, data))
 
 
 @transaction.atomic
-def opportunity_update(*, opportunity: Opportunity, by: Actor, data: Mapping[str, Any]) -> Opportunity:
+def opportunity_update(
+    *, opportunity: Opportunity, by: Actor, data: Mapping[str, Any]
+) -> Opportunity:
     """Change an opportunity's fields."""
     return _save_changes(opportunity, by=by, data=data)
 
@@ -298,9 +328,13 @@ def _task_done_time(task: Task, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _task_needs_worker(task: Task) -> None:
     if task.assignee_id is None and not task.queue:
-        raise ValidationError({"assignee_id": ValidationError(
-            "A task needs an assignee or a queue.", code="required"
-        )})
+        raise ValidationError(
+            {
+                "assignee_id": ValidationError(
+                    "A task needs an assignee or a queue.", code="required"
+                )
+            }
+        )
 
 
 @transaction.atomic
@@ -326,8 +360,13 @@ def task_update(*, task: Task, by: Actor, data: Mapping[str, Any]) -> Task:
     _task_needs_worker(task)
     task.full_clean()
     task.save()
-    audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=task, before=before,
-                 after=record_snapshot(task))
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=task,
+        before=before,
+        after=record_snapshot(task),
+    )
     _notify_assignee(task, by=by, previous_assignee_id=previous_assignee_id)
     return task
 
@@ -406,17 +445,20 @@ def _bulk_batch(
             # Two rows of one batch for the same person share one contact.
             contact = by_email.setdefault(contact.email_normalized, contact)
         row_contacts.append(contact)
-    existing = {
-        c.email_normalized: c
+    existing: dict[str, Contact] = {
+        c.email_normalized or "": c
         for c in Contact.objects.filter(email_normalized__in=list(by_email)).only(
             "id", "email_normalized", "account_id"
         )
     }
-    parents = {**by_email, **existing}
-    new_contacts = list({
-        id(c): c for c in row_contacts
-        if c.email_normalized is None or c.email_normalized not in existing
-    }.values())
+    parents: dict[str, Contact] = {**by_email, **existing}
+    new_contacts = list(
+        {
+            id(c): c
+            for c in row_contacts
+            if c.email_normalized is None or c.email_normalized not in existing
+        }.values()
+    )
     Contact.objects.bulk_create(new_contacts, batch_size=len(new_contacts) or 1)
     leads: list[Lead] = []
     for row, contact in zip(rows, row_contacts, strict=True):

@@ -4,8 +4,13 @@ from leadcycle.crm import views
 
 app_name = "crm"
 
-_PLURALS = {"account": "accounts", "contact": "contacts", "lead": "leads",
-            "opportunity": "opportunities", "task": "tasks"}
+_PLURALS = {
+    "account": "accounts",
+    "contact": "contacts",
+    "lead": "leads",
+    "opportunity": "opportunities",
+    "task": "tasks",
+}
 
 urlpatterns = []
 for key, plural in _PLURALS.items():

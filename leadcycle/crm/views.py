@@ -75,46 +75,98 @@ RECORDS: dict[str, RecordUI] = {
     ui.key: ui
     for ui in (
         RecordUI(
-            "account", Account, selectors.ACCOUNT_LIST, crm_forms.AccountForm,
-            (Column("Name", "name", "name", link=True), Column("Domain", "web_domain", "web_domain"),
-             Column("Industry", "industry", "industry"), Column("Employees", "employees", "employees"),
-             Column("Country", "country", "country"), Column("Owner", "owner")),
-            services.account_create, services.account_update, services.account_delete,
-            "crm/account_detail.html", _account_ctx,
+            "account",
+            Account,
+            selectors.ACCOUNT_LIST,
+            crm_forms.AccountForm,
+            (
+                Column("Name", "name", "name", link=True),
+                Column("Domain", "web_domain", "web_domain"),
+                Column("Industry", "industry", "industry"),
+                Column("Employees", "employees", "employees"),
+                Column("Country", "country", "country"),
+                Column("Owner", "owner"),
+            ),
+            services.account_create,
+            services.account_update,
+            services.account_delete,
+            "crm/account_detail.html",
+            _account_ctx,
         ),
         RecordUI(
-            "contact", Contact, selectors.CONTACT_LIST, crm_forms.ContactForm,
-            (Column("Name", "__str__", "last_name", link=True), Column("Email", "email", "email_normalized"),
-             Column("Job title", "job_title", "job_title"), Column("Account", "account"),
-             Column("Role", "get_role_display"), Column("Country", "country", "country"),
-             Column("Marketing-only", "marketing_only")),
-            services.contact_create, services.contact_update, services.contact_delete,
-            "crm/contact_detail.html", _contact_ctx,
+            "contact",
+            Contact,
+            selectors.CONTACT_LIST,
+            crm_forms.ContactForm,
+            (
+                Column("Name", "__str__", "last_name", link=True),
+                Column("Email", "email", "email_normalized"),
+                Column("Job title", "job_title", "job_title"),
+                Column("Account", "account"),
+                Column("Role", "get_role_display"),
+                Column("Country", "country", "country"),
+                Column("Marketing-only", "marketing_only"),
+            ),
+            services.contact_create,
+            services.contact_update,
+            services.contact_delete,
+            "crm/contact_detail.html",
+            _contact_ctx,
         ),
         RecordUI(
-            "lead", Lead, selectors.LEAD_LIST, crm_forms.LeadForm,
-            (Column("Topic", "topic", "topic", link=True), Column("Contact", "parent_contact"),
-             Column("Account", "parent_account"), Column("Campaign", "campaign", "campaign"),
-             Column("Status", "get_status_display", "status"), Column("Sales-ready", "sales_ready"),
-             Column("Created", "created_at", "created_at")),
-            services.lead_create, services.lead_update, services.lead_delete,
-            "crm/lead_detail.html", _lead_ctx,
+            "lead",
+            Lead,
+            selectors.LEAD_LIST,
+            crm_forms.LeadForm,
+            (
+                Column("Topic", "topic", "topic", link=True),
+                Column("Contact", "parent_contact"),
+                Column("Account", "parent_account"),
+                Column("Campaign", "campaign", "campaign"),
+                Column("Status", "get_status_display", "status"),
+                Column("Sales-ready", "sales_ready"),
+                Column("Created", "created_at", "created_at"),
+            ),
+            services.lead_create,
+            services.lead_update,
+            services.lead_delete,
+            "crm/lead_detail.html",
+            _lead_ctx,
         ),
         RecordUI(
-            "opportunity", Opportunity, selectors.OPPORTUNITY_LIST, crm_forms.OpportunityForm,
-            (Column("Name", "name", "name", link=True), Column("Account", "account"),
-             Column("Contact", "contact"), Column("Value", "value", "value"),
-             Column("Stage", "get_stage_display", "stage"),
-             Column("Expected close", "expected_close", "expected_close")),
-            services.opportunity_create, services.opportunity_update, services.opportunity_delete,
+            "opportunity",
+            Opportunity,
+            selectors.OPPORTUNITY_LIST,
+            crm_forms.OpportunityForm,
+            (
+                Column("Name", "name", "name", link=True),
+                Column("Account", "account"),
+                Column("Contact", "contact"),
+                Column("Value", "value", "value"),
+                Column("Stage", "get_stage_display", "stage"),
+                Column("Expected close", "expected_close", "expected_close"),
+            ),
+            services.opportunity_create,
+            services.opportunity_update,
+            services.opportunity_delete,
             "crm/opportunity_detail.html",
         ),
         RecordUI(
-            "task", Task, selectors.TASK_LIST, crm_forms.TaskForm,
-            (Column("Subject", "subject", "subject", link=True), Column("Kind", "get_kind_display", "kind"),
-             Column("Assignee", "assignee"), Column("Queue", "get_queue_display"),
-             Column("Due", "due_at", "due_at"), Column("Done", "done", "done")),
-            services.task_create, services.task_update, services.task_delete,
+            "task",
+            Task,
+            selectors.TASK_LIST,
+            crm_forms.TaskForm,
+            (
+                Column("Subject", "subject", "subject", link=True),
+                Column("Kind", "get_kind_display", "kind"),
+                Column("Assignee", "assignee"),
+                Column("Queue", "get_queue_display"),
+                Column("Due", "due_at", "due_at"),
+                Column("Done", "done", "done"),
+            ),
+            services.task_create,
+            services.task_update,
+            services.task_delete,
             "crm/task_detail.html",
         ),
     )
@@ -136,9 +188,16 @@ def record_list(request: HttpRequest, key: str) -> HttpResponse:
         page = list_page(ui.spec, {})
     rows = [(record, [_cell(record, col) for col in ui.columns]) for record in page.items]
     context = {
-        "ui": ui, "page": page, "rows": rows, "errors": errors,
+        "ui": ui,
+        "page": page,
+        "rows": rows,
+        "errors": errors,
         "can_add": can(request.user, "add", ui.model),
-        "filters": [(name, flt) for name, flt in ui.spec.filters.items() if flt.choices or flt.parse.__name__ == "_parse_bool"],
+        "filters": [
+            (name, flt)
+            for name, flt in ui.spec.filters.items()
+            if flt.choices or flt.parse.__name__ == "_parse_bool"
+        ],
         "querystring": request.GET.urlencode(),
     }
     template = "crm/_table.html" if request.htmx else "crm/list.html"  # type: ignore[attr-defined]
@@ -180,7 +239,9 @@ def _add_errors(form: forms.ModelForm, exc: ValidationError | DomainError) -> No
         form.add_error(target if target in form.fields else None, errors)
 
 
-def _render_form(request: HttpRequest, ui: RecordUI, form: forms.ModelForm, record: Any) -> HttpResponse:
+def _render_form(
+    request: HttpRequest, ui: RecordUI, form: forms.ModelForm, record: Any
+) -> HttpResponse:
     context = {"ui": ui, "form": form, "record": record}
     template = "crm/_form.html" if request.htmx else "crm/form.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=422 if form.errors else 200)
@@ -210,7 +271,9 @@ def record_create(request: HttpRequest, key: str) -> HttpResponse:
                 if new_contact is not None:
                     require(request.user, "add", Contact)
                     data.pop("parent_contact_id", None)
-                record = services.lead_create(by=request.user, data=data, new_contact=new_contact).lead
+                record = services.lead_create(
+                    by=request.user, data=data, new_contact=new_contact
+                ).lead
             else:
                 record = ui.create(by=request.user, data=data)
         except (ValidationError, DomainError) as exc:

@@ -2,28 +2,30 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
 
 from leadcycle.crm.models import Contact, Lead, Opportunity, Task
 from leadcycle.users.permissions import can
 
 
-def dashboard_for(*, user: AbstractBaseUser) -> dict[str, Any]:
+def dashboard_for(*, user: User) -> dict[str, Any]:
     """Counts and work lists the user's role may see."""
     data: dict[str, Any] = {}
     if can(user, "view", Lead):
         counts = Lead.objects.aggregate(
             open=Count("id", filter=Q(status="open")),
             sales_ready=Count("id", filter=Q(status="open", sales_ready=True)),
-            telemarketing=Count("id", filter=Q(status="open", telemarketing_ready=True,
-                                               sales_ready=False)),
+            telemarketing=Count(
+                "id", filter=Q(status="open", telemarketing_ready=True, sales_ready=False)
+            ),
             orphans=Count("id", filter=Q(status="open", parent_contact__isnull=True)),
         )
         data["lead_counts"] = counts
         data["sales_ready_leads"] = list(
             Lead.objects.filter(status="open", sales_ready=True)
-            .select_related("parent_contact", "parent_account").order_by("-updated_at")[:10]
+            .select_related("parent_contact", "parent_account")
+            .order_by("-updated_at")[:10]
         )
         data["recent_leads"] = list(
             Lead.objects.select_related("parent_contact").order_by("-created_at")[:10]
@@ -32,12 +34,15 @@ def dashboard_for(*, user: AbstractBaseUser) -> dict[str, Any]:
         data["contact_count"] = Contact.objects.count()
     if can(user, "view", Opportunity):
         data["pipeline"] = list(
-            Opportunity.objects.exclude(stage__in=["won", "lost"]).values("stage")
-            .annotate(n=Count("id"), value=Sum("value")).order_by("stage")
+            Opportunity.objects.exclude(stage__in=["won", "lost"])
+            .values("stage")
+            .annotate(n=Count("id"), value=Sum("value"))
+            .order_by("stage")
         )
     if can(user, "view", Task):
         data["my_tasks"] = list(
             Task.objects.filter(assignee=user, done=False)  # type: ignore[misc]
-            .select_related("lead", "contact").order_by("due_at")[:10]
+            .select_related("lead", "contact")
+            .order_by("due_at")[:10]
         )
     return data

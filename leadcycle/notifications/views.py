@@ -10,11 +10,11 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/list.html",
-        {"notifications": notifications_for(user_id=request.user.pk)},
+        {"notifications": notifications_for(user_id=request.user.pk or 0)},
     )
 
 
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    notifications_mark_read(user_id=request.user.pk)
+    notifications_mark_read(user_id=request.user.pk or 0)
     return redirect("notifications")

@@ -20,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
         if create and extracted:
-            self.groups.set([Group.objects.get(name=extracted)])
+            self.groups.set([Group.objects.get(name=extracted)])  # type: ignore[attr-defined]
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

@@ -1,13 +1,13 @@
 """Reads for users: token lookup and role names."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User, AnonymousUser
 from django.utils import timezone
 
 from leadcycle.users.models import ApiToken, token_digest
 from leadcycle.users.roles import ADMINISTRATOR, ROLES
 
 
-def api_token_user(*, raw_token: str) -> AbstractBaseUser | None:
+def api_token_user(*, raw_token: str) -> User | None:
     """The active user a raw bearer token belongs to, or ``None``."""
     token = (
         ApiToken.objects.select_related("user")
@@ -23,11 +23,11 @@ def api_token_user(*, raw_token: str) -> AbstractBaseUser | None:
     return token.user
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
+def user_roles(user: User | AnonymousUser) -> list[str]:
     """The role names of a user; superusers count as administrators."""
     if not user.is_authenticated:
         return []
-    names = [g.name for g in user.groups.all() if g.name in ROLES]  # type: ignore[union-attr]
-    if user.is_superuser and ADMINISTRATOR not in names:  # type: ignore[union-attr]
+    names = [g.name for g in user.groups.all() if g.name in ROLES]
+    if user.is_superuser and ADMINISTRATOR not in names:
         names.append(ADMINISTRATOR)
     return names

@@ -3,7 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ class IssuedToken:
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, name: str) -> IssuedToken:
+def api_token_create(*, user: User, name: str) -> IssuedToken:
     """Create a token for ``user``; the raw value is returned once and never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -38,7 +38,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-def user_set_role(*, user: AbstractBaseUser, role: str) -> None:
+def user_set_role(*, user: User, role: str) -> None:
     """Give ``user`` exactly one role (its Django group)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
@@ -47,7 +47,7 @@ def user_set_role(*, user: AbstractBaseUser, role: str) -> None:
     groups.add(Group.objects.get(name=role))
 
 
-def roles_sync(**_: object) -> None:
+def roles_sync(**signal_kwargs: object) -> None:
     """Make the role groups and their permissions match ``users.roles`` exactly.
 
     The roles are created by a migration; this runs after every ``migrate`` (and after a test
@@ -58,8 +58,8 @@ def roles_sync(**_: object) -> None:
     from leadcycle.users.roles import permission_codenames
 
     for role in ROLES:
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(
+        role_group, _ = Group.objects.get_or_create(name=role)
+        role_group.permissions.set(
             Permission.objects.filter(
                 content_type__app_label="crm", codename__in=permission_codenames(role)
             )

@@ -14,8 +14,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--contacts", type=int, default=2000)
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--if-empty", action="store_true",
-                            help="Do nothing when the demo users already exist (make run uses it).")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the demo users already exist (make run uses it).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.LEADCYCLE_ALLOW_DEMO:

@@ -4,6 +4,7 @@ Production-grade gunicorn unless DEBUG is on (then Django's autoreloading server
 are collected into the data folder and served by WhiteNoise. Ctrl-C stops both.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("LEADCYCLE_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start a task worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -30,9 +33,18 @@ class Command(BaseCommand):
             web = [*leadcycle, "runserver", options["bind"]]
         else:
             web = [
-                sys.executable, "-m", "gunicorn", "leadcycle.wsgi:application",
-                "--bind", options["bind"], "--workers", str(options["workers"]),
-                "--access-logfile", "-", "--graceful-timeout", "10",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "leadcycle.wsgi:application",
+                "--bind",
+                options["bind"],
+                "--workers",
+                str(options["workers"]),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
             ]
         procs = [subprocess.Popen(web)]  # noqa: S603 - fixed argv, no shell
         if not options["no_worker"] and settings.LEADCYCLE_TASKS != "immediate":
@@ -49,10 +61,8 @@ class Command(BaseCommand):
             # If either process dies, stop the other: a web server without its worker would
             # silently queue work forever.
             while all(proc.poll() is None for proc in procs):
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     procs[0].wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    pass
         except KeyboardInterrupt:
             pass
         finally:

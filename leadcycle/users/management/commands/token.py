@@ -26,7 +26,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "revoke":
-            tokens = list(ApiToken.objects.filter(prefix=options["prefix"], revoked_at__isnull=True))
+            tokens = list(
+                ApiToken.objects.filter(prefix=options["prefix"], revoked_at__isnull=True)
+            )
             if len(tokens) != 1:
                 raise CommandError(f"No single active token starts with {options['prefix']!r}.")
             api_token_revoke(token=tokens[0])
@@ -41,4 +43,6 @@ class Command(BaseCommand):
         else:
             for token in ApiToken.objects.filter(user=user):
                 state = "active" if token.is_active else "revoked"
-                self.stdout.write(f"{token.prefix}\t{token.name}\t{state}\t{token.created_at:%Y-%m-%d}")
+                self.stdout.write(
+                    f"{token.prefix}\t{token.name}\t{state}\t{token.created_at:%Y-%m-%d}"
+                )

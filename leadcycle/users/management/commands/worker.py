@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.LEADCYCLE_TASKS == "rq":
             extra = ["--burst"] if options["batch"] else []
-            call_command("rqworker", "default", "--job-class", "django_tasks_rq.backend.Job", *extra)
+            call_command(
+                "rqworker", "default", "--job-class", "django_tasks_rq.backend.Job", *extra
+            )
         elif settings.LEADCYCLE_TASKS == "immediate":
             self.stdout.write("Tasks run inline (LEADCYCLE_TASKS=immediate); no worker needed.")
         else:
