@@ -5,9 +5,12 @@ Every failure has one shape: ``{"error": {"code", "message", "fields"}}``, mappe
 """
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -31,6 +34,20 @@ class BearerToken(HttpBearer):
         return user
 
 
+def docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The API docs and schema are for logged-in users or token holders, like the API itself."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.startswith("Bearer ") else ""
+        if request.user.is_authenticated or (token and api_token_user(raw_token=token)):
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped
+
+
 api = NinjaAPI(
     title="Leadcycle API",
     version="1",
@@ -40,6 +57,7 @@ api = NinjaAPI(
     auth=[BearerToken(), django_auth],
     urls_namespace="api",
     docs_url="/docs",
+    docs_decorator=docs_access,
 )
 
 
