@@ -36,3 +36,15 @@ def api_client(role_user: Callable[[str], object]) -> Callable[[str], Client]:
 @pytest.fixture
 def admin_api(api_client: Callable[[str], Client]) -> Client:
     return api_client("administrator")
+
+
+@pytest.fixture
+def ui_client(role_user: Callable[[str], object]) -> Callable[[str], Client]:
+    """``ui_client("seller")`` → a test client logged in (session) as a user with that role."""
+
+    def make(role: str) -> Client:
+        client = Client()
+        client.force_login(role_user(role))  # type: ignore[arg-type]
+        return client
+
+    return make
