@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+from leadcycle.audit.services import audit_bulk_create
 from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead, Opportunity, Task
 from leadcycle.crm.normalize import normalize_email
 from leadcycle.users.roles import ROLES, SALES_MANAGER
@@ -376,6 +377,8 @@ def demo_dataset_create(
                 )
             )
     Task.objects.bulk_create(tasks, batch_size=1000)
+    # The records' pages show where they came from: one "created" audit entry each.
+    audit_bulk_create(actor=None, instances=[*accounts, *people, *leads, *opportunities, *tasks])
     return DemoSummary(
         accounts=len(accounts),
         contacts=len(people),
