@@ -52,7 +52,7 @@ def _local(value: datetime.datetime) -> datetime.datetime:
 def cell(value: Any) -> Any:
     """A value on a page: records link to their page, booleans become yes/—, dates are short."""
     if isinstance(value, bool):
-        return format_html('<span class="badge ok">yes</span>') if value else "—"
+        return SafeString('<span class="badge ok">yes</span>') if value else "—"
     if value is None or value == "":
         return "—"
     if isinstance(value, models.Model):
@@ -67,6 +67,8 @@ def cell(value: Any) -> Any:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, Decimal):
         return money(value)
+    if isinstance(value, int):
+        return str(floatformat(value, "g"))  # 12,500 employees
     return value
 
 
@@ -200,6 +202,10 @@ _WIDE_WIDGETS = {"textarea"}
 def form_sections(form: Any) -> list[dict[str, Any]]:
     """The form's fields grouped into titled sections (empty sections are left out)."""
     model_name = form._meta.model._meta.model_name
+    for form_field in form.fields.values():
+        # The same dash as the record pickers, instead of Django's "---------".
+        if getattr(form_field, "empty_label", None) == "---------":
+            form_field.empty_label = "—"
     layout = _FORM_SECTIONS.get(model_name, [])
     seen: set[str] = set()
     sections = []
@@ -230,7 +236,7 @@ def nav_current(context: Any, prefix: str) -> SafeString:
     request: HttpRequest | None = context.get("request")
     path = request.path if request is not None else ""
     current = path == "/" if prefix == "/" else path.startswith(prefix)
-    return format_html(' aria-current="page"') if current else SafeString("")
+    return SafeString(' aria-current="page"' if current else "")
 
 
 @register.filter
@@ -240,3 +246,14 @@ def in_stage_order(rows: Any) -> list[Any]:
         apps.get_model("crm", "Opportunity").Stage.values
     )}
     return sorted(rows, key=lambda row: order.get(row["stage"], len(order)))
+
+
+@register.filter
+def column_class(column: Any, model: type[models.Model]) -> str:
+    """``num`` for columns of number fields, so headers line up with right-aligned cells."""
+    try:
+        model_field = model._meta.get_field(column.attr)
+    except FieldDoesNotExist:
+        return ""
+    numeric = (models.IntegerField, models.DecimalField, models.FloatField)
+    return "num" if isinstance(model_field, numeric) else ""
