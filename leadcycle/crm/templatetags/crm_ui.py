@@ -5,7 +5,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django import template
+from django import forms, template
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -189,8 +189,9 @@ _FORM_SECTIONS: dict[str, list[tuple[str, str, list[str]]]] = {
         ("Linked records", "", ["lead", "contact", "account"]),
     ],
     "task": [
-        ("Task", "", ["subject", "kind", "due_at", "done"]),
-        ("Who does it", "A task goes to a person, or waits in a queue.", ["assignee", "queue"]),
+        ("Task", "", ["subject", "kind", "due_at"]),
+        ("Who does it", "A task goes to a person, or waits in a queue.",
+         ["assignee", "queue", "done"]),
         ("About", "", ["lead", "contact"]),
     ],
 }
@@ -206,6 +207,10 @@ def form_sections(form: Any) -> list[dict[str, Any]]:
         # The same dash as the record pickers, instead of Django's "---------".
         if getattr(form_field, "empty_label", None) == "---------":
             form_field.empty_label = "—"
+        elif type(form_field) in (forms.ChoiceField, forms.TypedChoiceField):
+            choices = list(form_field.choices)
+            if choices and choices[0] == ("", "---------"):
+                form_field.choices = [("", "—"), *choices[1:]]
     layout = _FORM_SECTIONS.get(model_name, [])
     seen: set[str] = set()
     sections = []
