@@ -187,3 +187,28 @@ from leadcycle.users.api import router as users_router  # noqa: E402
 
 api.add_router("/", crm_router)
 api.add_router("/", users_router)
+
+
+class ApiErrorShapeMiddleware:
+    """Responses Django or Ninja produce outside our handlers (405 for an unsupported method)
+    get the API's error shape too, so a client can always parse an error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code == 405
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            allowed = response.get("Allow", "")
+            shaped = error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here. Allowed: {allowed}.",
+            )
+            shaped["Allow"] = allowed
+            return shaped
+        return response

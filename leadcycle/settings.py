@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "leadcycle.users.middleware.LoginRequiredMiddleware",
+    "leadcycle.api.ApiErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "leadcycle.urls"

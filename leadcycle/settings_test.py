@@ -8,6 +8,9 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-012
 from leadcycle.settings import *  # noqa: F403
 from leadcycle.settings import INSTALLED_APPS
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # In-memory (shared cache, so live-server threads see it): fast, and runs never collide.
+    DATABASES["default"]["TEST"] = {}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LEADCYCLE_ALLOW_DEMO = True
 STORAGES = {

@@ -151,7 +151,8 @@ class TaskForm(OwnedForm):
         widgets = {
             "lead": RecordPicker("crm:lead_pick"),
             "contact": RecordPicker("crm:contact_pick"),
+            # Seconds shown (step=1) so saving the form unchanged does not change due_at.
             "due_at": forms.DateTimeInput(
-                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+                attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
             ),
         }

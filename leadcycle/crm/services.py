@@ -13,7 +13,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
-from leadcycle.audit.services import Actor, audit_bulk_create, audit_record, record_snapshot
+from leadcycle.audit.services import (
+    Actor,
+    audit_bulk_create,
+    audit_delete_with_cascade,
+    audit_record,
+    record_snapshot,
+)
 from leadcycle.crm.models import Account, Channel, Contact, Lead, Opportunity, Task
 from leadcycle.crm.normalize import normalize_email
 from leadcycle.errors import DomainError
@@ -85,14 +91,17 @@ def _save_changes(instance: M, *, by: Actor, data: Mapping[str, Any]) -> M:
     return instance
 
 
+AUDITED = frozenset({"crm.account", "crm.contact", "crm.lead", "crm.opportunity", "crm.task"})
+
+
 def _delete(instance: models.Model, *, by: Actor) -> None:
-    before = record_snapshot(instance)
     pk = instance.pk
-    audit_record(actor=by, action=AuditEntry.Action.DELETE, instance=instance, before=before)
     try:
+        # Audits what the deletion does to other records too (orphaned leads, deleted tasks).
+        audit_delete_with_cascade(actor=by, instance=instance, audited=AUDITED)
         with transaction.atomic():
             instance.delete()
-    except models.ProtectedError as exc:
+    except (models.ProtectedError, models.RestrictedError) as exc:
         raise DomainError(
             "record_protected",
             f"This {instance._meta.verbose_name} is still referenced and cannot be deleted.",
@@ -286,8 +295,11 @@ def opportunity_create(*, by: Actor, data: Mapping[str, Any]) -> Opportunity:
                     "A disqualified lead cannot become an opportunity.",
                     fields={"lead_id": "This lead is disqualified."},
                 )
-            data.setdefault("contact_id", lead.parent_contact_id)
-            data.setdefault("account_id", lead.parent_account_id)
+            # Not given, or given as null: the lead's contact and account.
+            if data.get("contact_id") is None:
+                data["contact_id"] = lead.parent_contact_id
+            if data.get("account_id") is None:
+                data["account_id"] = lead.parent_account_id
             if Opportunity.objects.filter(lead_id=lead_id).exists():
                 raise ValidationError(
                     {

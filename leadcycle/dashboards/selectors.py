@@ -13,15 +13,16 @@ def dashboard_for(*, user: User) -> dict[str, Any]:
     """Counts and work lists the user's role may see."""
     data: dict[str, Any] = {}
     if can(user, "view", Lead):
+        # Result names must not shadow Lead fields used in the filters (Django refuses).
         counts = Lead.objects.aggregate(
-            open=Count("id", filter=Q(status="open")),
-            sales_ready=Count("id", filter=Q(status="open", sales_ready=True)),
-            telemarketing=Count(
+            n_open=Count("id", filter=Q(status="open")),
+            n_sales_ready=Count("id", filter=Q(status="open", sales_ready=True)),
+            n_telemarketing=Count(
                 "id", filter=Q(status="open", telemarketing_ready=True, sales_ready=False)
             ),
-            orphans=Count("id", filter=Q(status="open", parent_contact__isnull=True)),
+            n_orphans=Count("id", filter=Q(status="open", parent_contact__isnull=True)),
         )
-        data["lead_counts"] = counts
+        data["lead_counts"] = {key.removeprefix("n_"): value for key, value in counts.items()}
         data["sales_ready_leads"] = list(
             Lead.objects.filter(status="open", sales_ready=True)
             .select_related("parent_contact", "parent_account")

@@ -1,6 +1,6 @@
 """Role checks shared by the UI and the API."""
 
-from django.contrib.auth.models import User, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import models
 

@@ -1,6 +1,6 @@
 """Reads for users: token lookup and role names."""
 
-from django.contrib.auth.models import User, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
 from leadcycle.users.models import ApiToken, token_digest
