@@ -4,7 +4,7 @@ import datetime
 import decimal
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, router
@@ -155,7 +155,7 @@ def audit_delete_with_cascade(
             cascade_counts[label] = cascade_counts.get(label, 0) + queryset.count()
     for (field, value), groups in collector.field_updates.items():
         for group in groups:
-            for obj in group:
+            for obj in cast(Iterable[models.Model], group):
                 label = obj._meta.label_lower
                 if label not in audited:
                     continue
