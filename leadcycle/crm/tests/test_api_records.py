@@ -140,12 +140,6 @@ def test_orphan_lead_without_any_contact(admin_api):
     assert not Contact.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: opportunity_create uses setdefault, so the API's explicit contact_id/account_id "
-    "= null keeps the lead's contact and account from being copied",
-)
 def test_opportunity_from_a_lead_takes_the_leads_contact_and_account(admin_api):
     account = AccountFactory()
     lead = LeadFactory(parent_contact=ContactFactory(account=account), parent_account=account)
