@@ -48,7 +48,9 @@ class LeadFactory(factory.django.DjangoModelFactory):
 
     topic = factory.Sequence(lambda n: f"Interest {n}")
     parent_contact = factory.SubFactory(ContactFactory)
-    parent_account = factory.LazyAttribute(lambda o: o.parent_contact.account if o.parent_contact else None)
+    parent_account = factory.LazyAttribute(
+        lambda o: o.parent_contact.account if o.parent_contact else None
+    )
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
