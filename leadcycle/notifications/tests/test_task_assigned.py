@@ -86,3 +86,17 @@ def test_rq_worker_on_redis_delivers_the_notification(manager_and_seller):
         )
     assert Notification.objects.filter(user=seller, message__contains="Redis call").count() == 1
     client.flushdb()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_assignee_sees_the_count_and_marks_all_read(client, manager_and_seller):
+    manager, seller = manager_and_seller
+    task_create(by=manager, data={"subject": "Call Bob", "assignee_id": seller.pk})
+    client.force_login(seller)
+    page = client.get("/").content.decode()
+    assert 'id="nav-notifications"' in page and '<span class="badge count">1</span>' in page
+    listing = client.get("/notifications/").content.decode()
+    assert "Task assigned to you: Call Bob" in listing
+    client.post("/notifications/read/")
+    assert '<span class="badge count">' not in client.get("/").content.decode()
+    assert Notification.objects.get(user=seller).read_at is not None
