@@ -15,6 +15,14 @@ def normalize_email(value: str | None) -> str | None:
     return cleaned or None
 
 
+def display_email(value: str | None) -> str:
+    """The email as stored for display: trimmed and NFKC-normalised (full-width letters become
+    ASCII), case kept. ``normalize_email`` of it is the matching key."""
+    if not value:
+        return ""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def normalize_domain(value: str | None) -> str:
     """A web domain without scheme, ``www.``, path or case: ``https://WWW.Contoso.com/x`` →
     ``contoso.com``."""

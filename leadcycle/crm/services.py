@@ -4,9 +4,10 @@ Every service is atomic and writes its audit entry in the same transaction. Valu
 validated by the model (``full_clean``) so the UI, the API and the CLI share one set of rules.
 """
 
+import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -15,13 +16,13 @@ from django.utils import timezone
 from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import (
     Actor,
-    audit_bulk_create,
     audit_delete_with_cascade,
     audit_record,
     record_snapshot,
 )
+from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Account, Channel, Contact, Lead, Opportunity, Task
-from leadcycle.crm.normalize import normalize_email
+from leadcycle.crm.normalize import display_email, normalize_email
 from leadcycle.errors import DomainError
 
 M = TypeVar("M", bound=models.Model)
@@ -137,7 +138,7 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
     before = None if new else record_snapshot(contact)
     _assign(contact, data)
     _check_references(contact, data)
-    contact.email = (contact.email or "").strip()
+    contact.email = display_email(contact.email)
     contact.email_normalized = normalize_email(contact.email)
     contact.full_clean(exclude={"email_normalized"})
     if contact.email_normalized and (
@@ -407,10 +408,52 @@ def task_delete(*, task: Task, by: Actor) -> None:
 
 @dataclass(frozen=True)
 class ContactWithLeads:
-    """One row of a bulk load: a contact and the topics of its leads."""
+    """One row of a bulk load: a contact's fields and the topics of its leads."""
 
     contact: Mapping[str, Any]
     lead_topics: Sequence[str]
+
+
+class BulkCreated(NamedTuple):
+    contacts_created: int
+    leads_created: int
+
+
+_BULK_CONTACT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "job_title",
+    "role",
+    "phone",
+    "country",
+    "account_id",
+    "marketing_only",
+    "consent",
+    "origin_channel",
+)
+_BULK_CONTACT_COLUMNS = (
+    *_BULK_CONTACT_FIELDS,
+    "email_normalized",
+    "owner_id",
+    "created_at",
+    "updated_at",
+)
+_BULK_LEAD_COLUMNS = (
+    "topic",
+    "source_channel",
+    "origin_ref",
+    "campaign",
+    "parent_contact_id",
+    "parent_account_id",
+    "status",
+    "sales_ready",
+    "telemarketing_ready",
+    "description",
+    "owner_id",
+    "created_at",
+    "updated_at",
+)
 
 
 @transaction.atomic
@@ -421,74 +464,206 @@ def contacts_with_leads_create_bulk(
     channel: str = Channel.IMPORT,
     batch_size: int = 2000,
     audit: bool = True,
-) -> tuple[int, int]:
-    """Create contacts and their leads in bulk: a fixed number of statements per batch.
+) -> BulkCreated:
+    """Create contacts and their leads in bulk, set-based: a fixed number of statements per
+    batch of ``batch_size`` rows, whatever the batch holds.
 
-    Rows whose normalised email already exists link their leads to the existing contact.
-    Returns ``(contacts_created, leads_created)``.
+    Rows whose normalised email exists link their leads to the existing contact (its fields are
+    left alone); rows of one batch naming the same person share one new contact. Safe beside a
+    concurrent writer: a contact inserted by someone else meanwhile is skipped by the database
+    (``ON CONFLICT DO NOTHING``) and linked. Every row is validated before anything is written;
+    an invalid row raises ``ValidationError`` naming it (``rows[3].email``) and nothing is
+    written. Each created record gets its audit entry.
     """
-    contacts_created = leads_created = 0
-    batch: list[ContactWithLeads] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= batch_size:
-            c, ld = _bulk_batch(by=by, rows=batch, channel=channel, audit=audit)
-            contacts_created += c
-            leads_created += ld
-            batch = []
-    if batch:
-        c, ld = _bulk_batch(by=by, rows=batch, channel=channel, audit=audit)
-        contacts_created += c
-        leads_created += ld
-    return contacts_created, leads_created
+    rows = list(rows) if not isinstance(rows, list) else rows
+    cleaned = [_bulk_clean(index, row, channel) for index, row in enumerate(rows)]
+    totals = [0, 0]
+    for start in range(0, len(cleaned), batch_size):
+        contacts, leads = _bulk_batch(
+            by=by, rows=cleaned[start : start + batch_size], channel=channel, audit=audit
+        )
+        totals[0] += contacts
+        totals[1] += leads
+    return BulkCreated(*totals)
+
+
+_CONTACT_DEFAULTS = {
+    f.attname: f.get_default() for f in Contact._meta.concrete_fields if f.has_default()
+}
+
+
+def _bulk_clean(
+    index: int, row: ContactWithLeads, channel: str
+) -> tuple[dict[str, Any], list[str]]:
+    """A row's contact values with defaults, checked like ``full_clean`` would (cheaply)."""
+    unknown = set(row.contact) - set(_BULK_CONTACT_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationError(
+            {f"rows[{index}].{name}": ValidationError("Unknown field.", code="unknown_field")}
+        )
+    values = {name: _CONTACT_DEFAULTS.get(name, "") for name in _BULK_CONTACT_FIELDS}
+    values["account_id"] = None
+    values["origin_channel"] = channel
+    values.update({k: v for k, v in row.contact.items() if v is not None})
+    values["email"] = display_email(values["email"])
+    for name in _BULK_CONTACT_FIELDS:
+        field = Contact._meta.get_field(name)
+        value = values[name]
+        if not isinstance(field, models.CharField) or not value:
+            continue
+        try:
+            field.run_validators(value)  # length, and the email format for email
+            if field.choices and value not in dict(field.flatchoices):
+                raise ValidationError(f"{value!r} is not a valid choice.", code="invalid_choice")
+        except ValidationError as exc:
+            raise ValidationError({f"rows[{index}].{name}": exc}) from exc
+    for topic in row.lead_topics:
+        if not topic or len(topic) > 200:
+            raise ValidationError(
+                {
+                    f"rows[{index}].lead_topics": ValidationError(
+                        "A lead topic must have 1 to 200 characters.", code="invalid"
+                    )
+                }
+            )
+    values["email_normalized"] = normalize_email(values["email"])
+    return values, list(row.lead_topics)
 
 
 def _bulk_batch(
-    *, by: Actor, rows: list[ContactWithLeads], channel: str, audit: bool
+    *, by: Actor, rows: list[tuple[dict[str, Any], list[str]]], channel: str, audit: bool
 ) -> tuple[int, int]:
-    owner = by if by is not None and by.is_authenticated else None
-    row_contacts: list[Contact] = []
-    by_email: dict[str, Contact] = {}
-    for row in rows:
-        contact = Contact(owner=owner, origin_channel=channel, **row.contact)
-        contact.email = (contact.email or "").strip()
-        contact.email_normalized = normalize_email(contact.email)
-        if contact.email_normalized:
-            # Two rows of one batch for the same person share one contact.
-            contact = by_email.setdefault(contact.email_normalized, contact)
-        row_contacts.append(contact)
-    existing: dict[str, Contact] = {
-        c.email_normalized or "": c
-        for c in Contact.objects.filter(email_normalized__in=list(by_email)).only(
-            "id", "email_normalized", "account_id"
-        )
+    owner_id = by.pk if by is not None and by.is_authenticated else None
+    now = timezone.now()
+    emails = list({values["email_normalized"] for values, _ in rows if values["email_normalized"]})
+    # Existing contacts: (id, account) by normalised email. One query per batch.
+    parents: dict[str, tuple[int, int | None]] = {
+        str(email): (pk, account_id)
+        for pk, email, account_id in Contact.objects.filter(
+            email_normalized__in=emails
+        ).values_list("id", "email_normalized", "account_id")
     }
-    parents: dict[str, Contact] = {**by_email, **existing}
-    new_contacts = list(
-        {
-            id(c): c
-            for c in row_contacts
-            if c.email_normalized is None or c.email_normalized not in existing
-        }.values()
+    new_by_email: dict[str, dict[str, Any]] = {}
+    new_without_email: list[dict[str, Any]] = []
+    for values, _ in rows:
+        email = values["email_normalized"]
+        if email is None:
+            new_without_email.append(values)
+        elif email not in parents:
+            new_by_email.setdefault(email, values)  # first row wins for a repeated person
+    stamp = {"owner_id": owner_id, "created_at": now, "updated_at": now}
+    for values in [*new_by_email.values(), *new_without_email]:
+        values.update(stamp)
+    inserted = insert_rows(
+        Contact,
+        # Sorted by email so concurrent loads take the unique-index locks in one order and
+        # cannot deadlock on each other.
+        [new_by_email[email] for email in sorted(new_by_email)],
+        columns=_BULK_CONTACT_COLUMNS,
+        skip_conflicts_on="email_normalized",
+        returning=("id", "email_normalized"),
     )
-    Contact.objects.bulk_create(new_contacts, batch_size=len(new_contacts) or 1)
-    leads: list[Lead] = []
-    for row, contact in zip(rows, row_contacts, strict=True):
-        parent = parents[contact.email_normalized] if contact.email_normalized else contact
-        leads.extend(
-            Lead(
-                owner=owner,
-                topic=topic,
-                source_channel=channel,
-                parent_contact_id=parent.pk,
-                parent_account_id=parent.account_id,
-            )
-            for topic in row.lead_topics
+    created_contacts = {email: pk for pk, email in inserted}
+    for email, pk in created_contacts.items():
+        parents[email] = (pk, new_by_email[email]["account_id"])
+    raced = [email for email in new_by_email if email not in created_contacts]
+    if raced:
+        # Another writer created these people after our lookup: link to theirs.
+        parents.update(
+            {
+                str(email): (pk, account_id)
+                for pk, email, account_id in Contact.objects.filter(
+                    email_normalized__in=raced
+                ).values_list("id", "email_normalized", "account_id")
+            }
         )
-    Lead.objects.bulk_create(leads, batch_size=len(leads) or 1)
+    # Contacts without email never conflict; RETURNING gives their ids in insert order.
+    no_email_ids = [
+        pk
+        for (pk,) in insert_rows(
+            Contact,
+            new_without_email,
+            columns=_BULK_CONTACT_COLUMNS,
+            returning=("id",),
+        )
+    ]
+    no_email_parent = dict(zip(map(id, new_without_email), no_email_ids, strict=True))
+
+    lead_rows: list[dict[str, Any]] = []
+    for values, topics in rows:
+        email = values["email_normalized"]
+        if email is None:
+            parent_id, account_id = no_email_parent[id(values)], values["account_id"]
+        else:
+            parent_id, account_id = parents[email]
+        lead_rows.extend(
+            {
+                "topic": topic,
+                "source_channel": channel,
+                "origin_ref": "",
+                "campaign": "",
+                "parent_contact_id": parent_id,
+                "parent_account_id": account_id,
+                "status": Lead.Status.OPEN,
+                "sales_ready": False,
+                "telemarketing_ready": False,
+                "description": "",
+                **stamp,
+            }
+            for topic in topics
+        )
+    lead_ids = [
+        pk for (pk,) in insert_rows(Lead, lead_rows, columns=_BULK_LEAD_COLUMNS, returning=("id",))
+    ]
     if audit:
-        audit_bulk_create(actor=by, instances=[*new_contacts, *leads])
-    return len(new_contacts), len(leads)
+        contact_entries = [
+            (pk, new_by_email[email]) for email, pk in created_contacts.items()
+        ] + list(zip(no_email_ids, new_without_email, strict=True))
+        _bulk_audit_creates(
+            by=by,
+            created=[("crm.contact", pk, values) for pk, values in contact_entries]
+            + [("crm.lead", pk, values) for pk, values in zip(lead_ids, lead_rows, strict=True)],
+            now=now,
+        )
+    return len(created_contacts) + len(no_email_ids), len(lead_ids)
+
+
+def _bulk_audit_creates(
+    *, by: Actor, created: list[tuple[str, int, dict[str, Any]]], now: datetime.datetime
+) -> None:
+    """One ``create`` audit entry per record, written set-based (no model instances)."""
+    actor_id = by.pk if by is not None and by.is_authenticated else None
+    # The same keys record_snapshot() gives a record created one at a time.
+    skip = {"created_at", "updated_at"}
+    audit_rows = []
+    for record_type, pk, values in created:
+        if record_type == "crm.contact":
+            name = f"{values['first_name']} {values['last_name']}".strip()
+            label = name or values["email"] or f"Contact {pk}"
+        else:
+            label = values["topic"]
+        changes = {
+            key.removesuffix("_id") if key.endswith("_id") else key: [None, value]
+            for key, value in values.items()
+            if key not in skip and value is not None and value != ""
+        }
+        audit_rows.append(
+            {
+                "actor_id": actor_id,
+                "action": "create",
+                "record_type": record_type,
+                "record_id": pk,
+                "record_repr": label[:200],
+                "changes": changes,
+                "at": now,
+            }
+        )
+    insert_rows(
+        AuditEntry,
+        audit_rows,
+        columns=("actor_id", "action", "record_type", "record_id", "record_repr", "changes", "at"),
+    )
 
 
 def _with_owner(by: Actor, data: Mapping[str, Any]) -> dict[str, Any]:

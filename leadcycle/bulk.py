@@ -1,0 +1,137 @@
+"""Set-based inserts for bulk paths: one multi-row ``INSERT`` per chunk of rows.
+
+Django's ``bulk_create`` cannot return the ids of rows inserted with ``ON CONFLICT DO
+NOTHING``, and on SQLite it splits statements at 999 parameters although SQLite 3.32+ takes
+32,766. ``insert_rows`` does both: it writes many rows per statement, skips rows that hit a
+unique constraint when asked, and returns the columns asked for of the rows it inserted.
+
+Table and column names come from model metadata, never from user input; values are passed as
+parameters and prepared by each field (``get_db_prep_save``), so datetimes, JSON and decimals
+are stored exactly as the ORM would store them.
+"""
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+try:
+    import psycopg
+except ImportError:  # only PostgreSQL installations need it
+    psycopg = None  # type: ignore[assignment]
+
+
+def max_query_params() -> int:
+    """How many parameters one statement may carry on the current database."""
+    if connection.vendor == "sqlite":
+        return 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    if connection.vendor == "postgresql":
+        return 65_535
+    return connection.features.max_query_params or 2_000
+
+
+def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """A column-backed field by name or attname (``owner_id``)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.concrete:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def insert_rows(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    columns: Sequence[str],
+    skip_conflicts_on: str | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts keyed by field attname) into ``model``'s table.
+
+    ``skip_conflicts_on`` names a uniquely-constrained column: rows that would violate it are
+    silently not inserted (``ON CONFLICT (col) DO NOTHING``), and are absent from the
+    returned rows. ``returning`` lists attnames to return for every inserted row, in order.
+    One statement per chunk; the chunk size keeps every statement under the parameter limit.
+    """
+    if not rows:
+        return []
+    opts = model._meta
+    fields = [_concrete_field(model, name) for name in columns]
+    quote = connection.ops.quote_name
+    column_sql = ", ".join(quote(str(f.column)) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    conflict_sql = ""
+    if skip_conflicts_on:
+        conflict_column = str(_concrete_field(model, skip_conflicts_on).column)
+        conflict_sql = f" ON CONFLICT ({quote(conflict_column)}) DO NOTHING"
+    returning_sql = ""
+    if returning:
+        returning_columns = [quote(str(_concrete_field(model, r).column)) for r in returning]
+        returning_sql = " RETURNING " + ", ".join(returning_columns)
+    target = f"INSERT INTO {quote(opts.db_table)} ({column_sql}) "
+    prepare = [_preparer(field) for field in fields]
+    inserted: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array parameter per column, spread by unnest(): a statement of fixed size
+            # whatever the row count, which PostgreSQL plans and psycopg sends cheaply.
+            arrays = [
+                [prep(row.get(name)) for row in rows]
+                for name, prep in zip(columns, prepare, strict=True)
+            ]
+            casts = ", ".join(
+                f"%b::{field.db_type(connection)}[]"
+                for field in fields
+            )
+            sql = target + f"SELECT * FROM unnest({casts})" + conflict_sql + returning_sql  # noqa: S608
+            # psycopg's own cursor binds parameters on the server; Django's client-side binding
+            # would quote every array element in Python. Same connection, same transaction.
+            with psycopg.Cursor(connection.connection) as raw:  # type: ignore[arg-type]
+                raw.execute(sql, arrays)
+                if returning:
+                    inserted.extend(tuple(r) for r in raw.fetchall())
+            return inserted
+        per_statement = max(1, max_query_params() // len(fields))
+        for chunk in _chunks(rows, per_statement):
+            params: list[Any] = []
+            for row in chunk:
+                for name, prep in zip(columns, prepare, strict=True):
+                    params.append(prep(row.get(name)))
+            sql = target + "VALUES " + ", ".join([row_sql] * len(chunk))
+            cursor.execute(sql + conflict_sql + returning_sql, params)
+            if returning:
+                inserted.extend(tuple(r) for r in cursor.fetchall())
+    return inserted
+
+
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
+def _preparer(field: Any) -> Any:
+    """How a value of ``field`` is turned into a query parameter: untouched for plain text,
+    numbers, booleans and ids (the driver adapts them), by the field otherwise."""
+    if isinstance(field, _PLAIN) and not isinstance(field, models.JSONField):
+        return lambda value: value
+    if isinstance(field, models.DateTimeField):
+        # Bulk rows share one timestamp: prepare it once.
+        last: list[Any] = [object(), None]
+
+        def prepare_datetime(value: Any) -> Any:
+            if value is not last[0]:
+                last[:] = [value, field.get_db_prep_save(value, connection)]
+            return last[1]
+
+        return prepare_datetime
+    return lambda value: field.get_db_prep_save(value, connection)
