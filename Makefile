@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/mypy leadcycle
 
 bench: $(STAMP)
-	$(BIN)/python -m bench --scale $(SCALE) --db $(DB)
+	$(BIN)/python -m bench --scale $(SCALE) --db $(DB) $(BENCH_ARGS)
 
 ci:
 	bash .ci/run
