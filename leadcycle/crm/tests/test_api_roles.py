@@ -11,6 +11,7 @@ from django.test import Client
 
 from leadcycle.audit.models import AuditEntry
 from leadcycle.crm.models import Account, Contact, Lead, Opportunity, Task
+from leadcycle.testing.expectations import ALLOWED
 from leadcycle.testing.factories import (
     AccountFactory,
     ContactFactory,
@@ -23,16 +24,7 @@ from leadcycle.users.services import api_token_create, api_token_revoke
 
 pytestmark = pytest.mark.django_db
 
-# v = view (list, get), a = add (create), c = change (patch), d = delete
-# fmt: off
-ALLOWED = {
-    "marketer":      {"accounts": "vac",  "contacts": "vacd", "leads": "vacd", "opportunities": "v",    "tasks": "vac"},
-    "telemarketer":  {"accounts": "v",    "contacts": "vc",   "leads": "vc",   "opportunities": "",     "tasks": "vac"},
-    "seller":        {"accounts": "vac",  "contacts": "vac",  "leads": "vac",  "opportunities": "vac",  "tasks": "vac"},
-    "sales_manager": {"accounts": "vac",  "contacts": "vac",  "leads": "vacd", "opportunities": "vacd", "tasks": "vacd"},
-    "administrator": {"accounts": "vacd", "contacts": "vacd", "leads": "vacd", "opportunities": "vacd", "tasks": "vacd"},
-}
-# fmt: on
+
 OPERATIONS = {"list": "v", "get": "v", "create": "a", "patch": "c", "delete": "d"}
 
 MODELS = {

@@ -13,6 +13,7 @@ from django.utils import timezone
 from leadcycle.audit.models import AuditEntry
 from leadcycle.crm.models import Account, Contact, Lead, Opportunity, Task
 from leadcycle.crm.normalize import normalize_domain, normalize_email
+from leadcycle.testing.expectations import fullwidth
 from leadcycle.testing.factories import (
     AccountFactory,
     ContactFactory,
@@ -26,9 +27,6 @@ from leadcycle.users.models import ApiToken
 pytestmark = pytest.mark.django_db
 
 
-def fullwidth(text):
-    """``text`` in fullwidth Unicode forms (U+FF01..U+FF5E), which NFKC folds back to ASCII."""
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 # Contacts: one person per normalised email ---------------------------------------------------

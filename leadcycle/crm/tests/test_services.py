@@ -12,6 +12,7 @@ from leadcycle.crm import services
 from leadcycle.crm.models import Account, Contact, Lead, Opportunity, Task
 from leadcycle.crm.services import ContactWithLeads
 from leadcycle.errors import DomainError
+from leadcycle.testing.expectations import fullwidth
 from leadcycle.testing.factories import (
     AccountFactory,
     ContactFactory,
@@ -24,9 +25,6 @@ from leadcycle.testing.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def fullwidth(text):
-    """``text`` in fullwidth Unicode forms (U+FF01..U+FF5E), which NFKC folds back to ASCII."""
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from leadcycle.audit.models import AuditEntry
 from leadcycle.crm import services
 from leadcycle.crm.models import Account, Contact, Lead, Opportunity, Task
+from leadcycle.testing.expectations import ALLOWED
 from leadcycle.testing.factories import (
     AccountFactory,
     ContactFactory,
@@ -24,16 +25,7 @@ from leadcycle.users.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
-# Same expectations as the API (v view, a add, c change, d delete), written out on purpose.
-# fmt: off
-ALLOWED = {
-    "marketer":      {"accounts": "vac",  "contacts": "vacd", "leads": "vacd", "opportunities": "v",    "tasks": "vac"},
-    "telemarketer":  {"accounts": "v",    "contacts": "vc",   "leads": "vc",   "opportunities": "",     "tasks": "vac"},
-    "seller":        {"accounts": "vac",  "contacts": "vac",  "leads": "vac",  "opportunities": "vac",  "tasks": "vac"},
-    "sales_manager": {"accounts": "vac",  "contacts": "vac",  "leads": "vacd", "opportunities": "vacd", "tasks": "vacd"},
-    "administrator": {"accounts": "vacd", "contacts": "vacd", "leads": "vacd", "opportunities": "vacd", "tasks": "vacd"},
-}
-# fmt: on
+
 MODELS = {
     "accounts": Account,
     "contacts": Contact,
