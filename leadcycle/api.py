@@ -13,12 +13,12 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
-from leadcycle.errors import DomainError
+from leadcycle.errors import DomainError, error_response
 from leadcycle.users.selectors import api_token_user
 
 logger = logging.getLogger(__name__)
@@ -59,15 +59,6 @@ api = NinjaAPI(
     docs_url="/docs",
     docs_decorator=docs_access,
 )
-
-
-def error_response(
-    status: int, code: str, message: str, fields: dict[str, Any] | None = None
-) -> HttpResponse:
-    """The one error body of the API."""
-    return JsonResponse(
-        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
-    )
 
 
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
@@ -183,9 +174,11 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 from leadcycle.crm.api import router as crm_router  # noqa: E402
+from leadcycle.intake.public_api import router as public_intake_router  # noqa: E402
 from leadcycle.users.api import router as users_router  # noqa: E402
 
 api.add_router("/", crm_router)
+api.add_router("/public", public_intake_router)
 api.add_router("/", users_router)
 
 

@@ -49,13 +49,13 @@ def insert_rows(
     rows: Sequence[Mapping[str, Any]],
     *,
     columns: Sequence[str],
-    skip_conflicts_on: str | None = None,
+    skip_conflicts_on: str | Sequence[str] | None = None,
     returning: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts keyed by field attname) into ``model``'s table.
 
-    ``skip_conflicts_on`` names a uniquely-constrained column: rows that would violate it are
-    silently not inserted (``ON CONFLICT (col) DO NOTHING``), and are absent from the
+    ``skip_conflicts_on`` names a uniquely-constrained column (or columns): rows that would
+    violate it are silently not inserted (``ON CONFLICT (col) DO NOTHING``), and are absent from the
     returned rows. ``returning`` lists attnames to return for every inserted row, in order.
     One statement per chunk; the chunk size keeps every statement under the parameter limit.
     """
@@ -68,8 +68,9 @@ def insert_rows(
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     conflict_sql = ""
     if skip_conflicts_on:
-        conflict_column = str(_concrete_field(model, skip_conflicts_on).column)
-        conflict_sql = f" ON CONFLICT ({quote(conflict_column)}) DO NOTHING"
+        names = [skip_conflicts_on] if isinstance(skip_conflicts_on, str) else skip_conflicts_on
+        target_columns = ", ".join(quote(str(_concrete_field(model, n).column)) for n in names)
+        conflict_sql = f" ON CONFLICT ({target_columns}) DO NOTHING"
     returning_sql = ""
     if returning:
         returning_columns = [quote(str(_concrete_field(model, r).column)) for r in returning]
@@ -85,10 +86,7 @@ def insert_rows(
                 [prep(row.get(name)) for row in rows]
                 for name, prep in zip(columns, prepare, strict=True)
             ]
-            casts = ", ".join(
-                f"%b::{field.db_type(connection)}[]"
-                for field in fields
-            )
+            casts = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
             sql = target + f"SELECT * FROM unnest({casts})" + conflict_sql + returning_sql  # noqa: S608
             # psycopg's own cursor binds parameters on the server; Django's client-side binding
             # would quote every array element in Python. Same connection, same transaction.

@@ -5,6 +5,19 @@ Field-level validation uses Django's ``ValidationError``; permission refusals us
 JSON error shape ``{"error": {"code", "message", "fields"}}``; the UI shows them inline.
 """
 
+from typing import Any
+
+from django.http import HttpResponse, JsonResponse
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The one error body of the API: ``{"error": {"code", "message", "fields"}}``."""
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
 
 class DomainError(Exception):
     """A request that is well-formed but refused by a business rule.

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "leadcycle.users",
     "leadcycle.audit",
     "leadcycle.crm",
+    "leadcycle.intake",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",
@@ -181,3 +182,8 @@ LOGGING = {
 # Demo users are created only when this is on; `make run` turns it on, production does not.
 LEADCYCLE_ALLOW_DEMO = _env_flag("LEADCYCLE_ALLOW_DEMO", default=DEBUG)
 API_PAGE_SIZE_MAX = 500
+
+# Public intake endpoints (forms, events, tracking): requests per client address per minute.
+LEADCYCLE_INTAKE_RATE_LIMIT = int(os.environ.get("LEADCYCLE_INTAKE_RATE_LIMIT", "60"))
+# Behind a reverse proxy that sets X-Forwarded-For, take the client address from it.
+LEADCYCLE_TRUST_X_FORWARDED_FOR = _env_flag("LEADCYCLE_TRUST_X_FORWARDED_FOR")

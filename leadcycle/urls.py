@@ -1,8 +1,10 @@
 from django.urls import include, path
 
 from leadcycle.api import api
+from leadcycle.intake.public_views import hosted_form
 
 urlpatterns = [
+    path("f/<slug:slug>", hosted_form, name="hosted_form"),
     path("api/v1/", api.urls),
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),

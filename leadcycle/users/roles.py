@@ -69,6 +69,38 @@ ROLE_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
 }
 
 
+# Records of other apps, keyed "app_label.model"; kept apart from the CRM matrix above (whose
+# shape the roles migration relies on) and granted by ``roles_sync`` after every migrate.
+OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
+    MARKETER: {
+        "intake.marketingform": ALL,
+        "intake.formsubmission": frozenset({VIEW}),
+        "intake.matchingstrategy": frozenset({VIEW}),
+    },
+    TELEMARKETER: {},
+    SELLER: {"intake.formsubmission": frozenset({VIEW})},
+    SALES_MANAGER: {
+        "intake.marketingform": frozenset({VIEW}),
+        "intake.formsubmission": frozenset({VIEW}),
+        "intake.matchingstrategy": frozenset({VIEW}),
+    },
+    ADMINISTRATOR: {
+        "intake.marketingform": ALL,
+        "intake.formsubmission": ALL,
+        "intake.matchingstrategy": ALL,
+    },
+}
+
+
+def role_permissions(role: str) -> list[tuple[str, str]]:
+    """Every ``(app_label, codename)`` a role is granted, CRM and other apps."""
+    granted = [("crm", codename) for codename in permission_codenames(role)]
+    for label, actions in OTHER_PERMISSIONS[role].items():
+        app_label, model = label.split(".")
+        granted += [(app_label, f"{action}_{model}") for action in sorted(actions)]
+    return granted
+
+
 def permission_codenames(role: str) -> list[str]:
     """``['view_contact', ...]`` for a role, in a stable order."""
     return sorted(

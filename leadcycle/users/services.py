@@ -54,13 +54,13 @@ def roles_sync(**signal_kwargs: object) -> None:
     database flush) so a change to the matrix in code reaches existing installations.
     """
     from django.contrib.auth.models import Permission
+    from django.db.models import Q
 
-    from leadcycle.users.roles import permission_codenames
+    from leadcycle.users.roles import role_permissions
 
     for role in ROLES:
         role_group, _ = Group.objects.get_or_create(name=role)
-        role_group.permissions.set(
-            Permission.objects.filter(
-                content_type__app_label="crm", codename__in=permission_codenames(role)
-            )
-        )
+        wanted = Q(pk__in=[])
+        for app_label, codename in role_permissions(role):
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        role_group.permissions.set(Permission.objects.filter(wanted))
