@@ -40,6 +40,7 @@ from leadcycle.intake.fields import FIELDS, normalized
 from leadcycle.intake.models import (
     FormField,
     FormSubmission,
+    IntakeSettings,
     MarketingForm,
     MatchingStrategy,
     MatchKey,
@@ -404,11 +405,18 @@ def rate_limit_hit(*, key: str, limit: int, window_seconds: int = 60) -> bool:
     One atomic upsert; works the same on SQLite and PostgreSQL and across server processes.
     """
     window = int(time.time()) // window_seconds * window_seconds
-    table = connection.ops.quote_name(RateBucket._meta.db_table)
+    quote = connection.ops.quote_name  # "window" is a reserved word in PostgreSQL
+    table, key_col, window_col, hits_col = (
+        quote(RateBucket._meta.db_table),
+        quote("key"),
+        quote("window"),
+        quote("hits"),
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, window, hits) VALUES (%s, %s, 1) "  # noqa: S608
-            "ON CONFLICT (key, window) DO UPDATE SET hits = " + table + ".hits + 1 RETURNING hits",
+            f"INSERT INTO {table} ({key_col}, {window_col}, {hits_col}) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT ({key_col}, {window_col}) "
+            f"DO UPDATE SET {hits_col} = {table}.{hits_col} + 1 RETURNING {hits_col}",
             [key[:100], window],
         )
         (hits,) = cursor.fetchone()
@@ -439,3 +447,35 @@ def ensure_form_live(form: MarketingForm | None) -> MarketingForm:
     if form is None:
         raise DomainError("form_not_found", "No live form at this address.", status=404)
     return form
+
+
+DEFAULT_CONTACT_STRATEGY = (
+    "Contact by email",
+    ["contact.email"],
+    "One contact per email address (default).",
+)
+DEFAULT_LEAD_STRATEGY = (
+    "Lead by email and form",
+    ["contact.email", "lead.origin_ref"],
+    "One lead per person and marketing form (default).",
+)
+
+
+def intake_defaults_ensure(**signal_kwargs: object) -> IntakeSettings:
+    """The settings row and the default strategy pair exist (created by a migration; this
+    restores them after a flush and runs after every ``migrate``)."""
+    strategies = []
+    for (name, fields, description), target in (
+        (DEFAULT_CONTACT_STRATEGY, "contact"),
+        (DEFAULT_LEAD_STRATEGY, "lead"),
+    ):
+        strategy, _ = MatchingStrategy.objects.get_or_create(
+            name=name, defaults={"target": target, "fields": fields, "description": description}
+        )
+        strategies.append(strategy)
+    settings = IntakeSettings.objects.order_by("id").first()
+    if settings is None:
+        settings = IntakeSettings.objects.create(
+            default_contact_strategy=strategies[0], default_lead_strategy=strategies[1]
+        )
+    return settings
