@@ -174,11 +174,21 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 from leadcycle.crm.api import router as crm_router  # noqa: E402
+from leadcycle.events.api import router as events_router  # noqa: E402
+from leadcycle.events.public_api import router as public_events_router  # noqa: E402
+from leadcycle.intake.api import router as intake_router  # noqa: E402
 from leadcycle.intake.public_api import router as public_intake_router  # noqa: E402
+from leadcycle.linkedin.api import router as linkedin_router  # noqa: E402
+from leadcycle.linkedin.public_api import router as linkedin_webhook_router  # noqa: E402
 from leadcycle.users.api import router as users_router  # noqa: E402
 
 api.add_router("/", crm_router)
+api.add_router("/", intake_router)
+api.add_router("/", events_router)
+api.add_router("/", linkedin_router)
 api.add_router("/public", public_intake_router)
+api.add_router("/public", public_events_router)
+api.add_router("/public", linkedin_webhook_router)
 api.add_router("/", users_router)
 
 

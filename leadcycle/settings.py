@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "leadcycle.audit",
     "leadcycle.crm",
     "leadcycle.intake",
+    "leadcycle.events",
+    "leadcycle.linkedin",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

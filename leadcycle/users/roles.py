@@ -76,18 +76,32 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "intake.marketingform": ALL,
         "intake.formsubmission": frozenset({VIEW}),
         "intake.matchingstrategy": frozenset({VIEW}),
+        "events.event": ALL,
+        "events.registration": ALL,
+        "linkedin.connector": frozenset({VIEW, CHANGE}),
+        "linkedin.syncrun": frozenset({VIEW}),
     },
-    TELEMARKETER: {},
+    TELEMARKETER: {
+        # Telemarketers staff event desks: they see registrations and check people in.
+        "events.event": frozenset({VIEW}),
+        "events.registration": frozenset({VIEW, CHANGE}),
+    },
     SELLER: {"intake.formsubmission": frozenset({VIEW})},
     SALES_MANAGER: {
         "intake.marketingform": frozenset({VIEW}),
         "intake.formsubmission": frozenset({VIEW}),
         "intake.matchingstrategy": frozenset({VIEW}),
+        "events.event": frozenset({VIEW}),
+        "events.registration": frozenset({VIEW}),
     },
     ADMINISTRATOR: {
         "intake.marketingform": ALL,
         "intake.formsubmission": ALL,
         "intake.matchingstrategy": ALL,
+        "events.event": ALL,
+        "events.registration": ALL,
+        "linkedin.connector": ALL,
+        "linkedin.syncrun": ALL,
     },
 }
 

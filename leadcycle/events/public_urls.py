@@ -1,0 +1,4 @@
+"""Public (no login) event pages, mounted under /e/."""
+
+
+urlpatterns: list[object] = []

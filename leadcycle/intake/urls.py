@@ -1,0 +1,4 @@
+
+app_name = "intake"
+
+urlpatterns: list[object] = []

@@ -1,0 +1,4 @@
+
+app_name = "linkedin"
+
+urlpatterns: list[object] = []
