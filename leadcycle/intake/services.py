@@ -111,12 +111,22 @@ def contact_match_or_create(
     elif not matches:
         return _contact_create_or_email_match(data, channel, account)
     found: Contact = matches[0]  # type: ignore[assignment]
-    changes = {k: v for k, v in data.items() if getattr(found, k) != v}
+    changes = _contact_changes(found, data)
     if account is not None and found.account_id is None:
         changes["account_id"] = account.pk
     if changes:
         contact_update(contact=found, by=None, data=changes)
     return Matched(found, "updated" if changes else "matched", [c.pk for c in matches[1:]])
+
+
+def _contact_changes(contact: Contact, data: Mapping[str, object]) -> dict[str, object]:
+    """The submitted values that differ from the contact's; an email that differs only in
+    case or width is the same address and is left as the contact has it."""
+    return {
+        k: v for k, v in data.items()
+        if getattr(contact, k) != v
+        and not (k == "email" and normalize_email(str(v)) == contact.email_normalized)
+    }
 
 
 def _contact_create_or_email_match(
@@ -127,7 +137,7 @@ def _contact_create_or_email_match(
         existing = Contact.objects.filter(email_normalized=email).first()
         if existing is not None:
             # The strategy did not match, but emails are unique: this is the same person.
-            changes = {k: v for k, v in data.items() if getattr(existing, k) != v}
+            changes = _contact_changes(existing, data)
             if changes:
                 contact_update(contact=existing, by=None, data=changes)
             return Matched(existing, "updated" if changes else "matched")
