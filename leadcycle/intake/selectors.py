@@ -3,12 +3,19 @@
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from leadcycle.crm.listing import BOOL, Filter, ListSpec, Page, list_page
 from leadcycle.crm.models import Contact, Lead
 from leadcycle.crm.normalize import normalize_email
-from leadcycle.intake.fields import normalized
-from leadcycle.intake.models import MarketingForm, MatchingStrategy
+from leadcycle.intake.fields import FIELDS, MATCHABLE, normalized
+from leadcycle.intake.models import (
+    FormField,
+    FormSubmission,
+    IntakeSettings,
+    MarketingForm,
+    MatchingStrategy,
+)
 
 # How each matchable field narrows the candidates in the database (exact on stored normalised
 # values where we have them, case-insensitive otherwise); every candidate is then checked with
@@ -89,3 +96,130 @@ def form_by_slug(slug: str) -> MarketingForm | None:
         .prefetch_related("fields")
         .first()
     )
+
+
+# Staff side: lists of forms, submissions and strategies (one code path for pages and API) ---
+
+FORM_LIST: ListSpec[MarketingForm] = ListSpec(
+    model=MarketingForm,
+    search_fields=("name", "slug", "title", "campaign", "lead_topic"),
+    filters={
+        "is_live": Filter("is_live", BOOL, label="Live"),
+        "update_mode": Filter(
+            "update_mode", choices=tuple(MarketingForm.UpdateMode.values), label="Updates"
+        ),
+    },
+    sort_fields=("name", "slug", "created_at", "submission_count"),
+    default_sort="name",
+    select_related=("contact_strategy", "lead_strategy"),
+    annotate={"submission_count": Count("submissions")},
+)
+
+SUBMISSION_LIST: ListSpec[FormSubmission] = ListSpec(
+    model=FormSubmission,
+    search_fields=(
+        "contact__email_normalized",
+        "contact__first_name",
+        "contact__last_name",
+        "lead__topic",
+    ),
+    filters={
+        "status": Filter("status", choices=tuple(FormSubmission.Status.values), label="Status"),
+        "channel": Filter("channel", choices=("page", "api"), label="Channel"),
+    },
+    sort_fields=("created_at",),
+    default_sort="-created_at",
+    select_related=("contact", "lead"),
+)
+
+STRATEGY_LIST: ListSpec[MatchingStrategy] = ListSpec(
+    model=MatchingStrategy,
+    search_fields=("name", "description"),
+    filters={
+        "target": Filter("target", choices=tuple(MatchingStrategy.Target.values), label="Target")
+    },
+    sort_fields=("name", "target", "created_at"),
+    default_sort="target",
+)
+
+
+def forms_page(*, params: Mapping[str, Any]) -> Page[MarketingForm]:
+    """One page of forms with their submission counts."""
+    return list_page(FORM_LIST, params)
+
+
+def form_submissions_page(
+    *, form: MarketingForm, params: Mapping[str, Any]
+) -> Page[FormSubmission]:
+    """One page of a form's submissions, newest first, with their contact and lead."""
+    return list_page(SUBMISSION_LIST, params, base=FormSubmission.objects.filter(form=form))
+
+
+def strategies_page(*, params: Mapping[str, Any]) -> Page[MatchingStrategy]:
+    return list_page(STRATEGY_LIST, params)
+
+
+def strategy_usage() -> dict[int, int]:
+    """How many forms use each strategy (as contact or lead strategy), by strategy id."""
+    usage: dict[int, int] = {}
+    for column in ("contact_strategy_id", "lead_strategy_id"):
+        for strategy_id, count in (
+            MarketingForm.objects.values_list(column).annotate(n=Count("id")).order_by()
+        ):
+            usage[strategy_id] = usage.get(strategy_id, 0) + count
+    return usage
+
+
+def intake_settings() -> IntakeSettings | None:
+    return (
+        IntakeSettings.objects.select_related("default_contact_strategy", "default_lead_strategy")
+        .order_by("id")
+        .first()
+    )
+
+
+def strategies_for(target: str) -> QuerySet[MatchingStrategy]:
+    return MatchingStrategy.objects.filter(target=target).order_by("name")
+
+
+def form_questions(form: MarketingForm) -> list[FormField]:
+    return list(FormField.objects.filter(form=form).order_by("position", "id"))
+
+
+def form_warnings(form: MarketingForm, questions: list[FormField]) -> list[str]:
+    """What a marketer should know before publishing: matching that cannot work with the
+    questions asked (every submission would then create a new record)."""
+    filled = {q.maps_to for q in questions if q.maps_to}
+    warnings = []
+    mode = form.update_mode
+    if not questions:
+        warnings.append("The form has no questions yet.")
+    contacts = mode in ("contacts_and_leads", "only_contacts")
+    if contacts:
+        missing = [p for p in form.contact_strategy.fields if p not in filled]
+        if missing:
+            warnings.append(
+                f"The contact strategy “{form.contact_strategy}” compares "
+                f"{', '.join(FIELDS[p].label.lower() for p in missing)}, which no question asks: "
+                "every submission will create a new contact."
+            )
+    leads = mode in ("contacts_and_leads", "only_leads")
+    if leads and not form.generate_leads_without_matching:
+        # The form supplies its own origin; the contact's email comes from the matched contact.
+        # (The form's topic and campaign are not compared: only answers are.)
+        supplied = filled | {"lead.origin_ref"}
+        if contacts:
+            supplied.add("contact.email")
+        missing = [p for p in form.lead_strategy.fields if p not in supplied]
+        if missing:
+            warnings.append(
+                f"The lead strategy “{form.lead_strategy}” compares "
+                f"{', '.join(FIELDS[p].label.lower() for p in missing)}, which no question asks: "
+                "every submission will create a new lead."
+            )
+    return warnings
+
+
+def matchable_choices(target: str) -> list[tuple[str, str]]:
+    """``(path, label)`` of the fields a strategy of ``target`` may compare."""
+    return [(path, f"{FIELDS[path].label} ({path})") for path in MATCHABLE.get(target, ())]

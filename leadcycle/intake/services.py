@@ -14,16 +14,19 @@ updates the first's record.
 """
 
 import hashlib
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from leadcycle.audit.models import AuditEntry
+from leadcycle.audit.services import Actor, audit_record, record_snapshot
 from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead
 from leadcycle.crm.normalize import display_email, normalize_domain, normalize_email
@@ -489,3 +492,511 @@ def intake_defaults_ensure(**signal_kwargs: object) -> IntakeSettings:
             default_contact_strategy=strategies[0], default_lead_strategy=strategies[1]
         )
     return settings
+
+
+# Staff side: forms, their questions, strategies and settings ----------------------------------
+#
+# Every service below is atomic, validates through the model (``full_clean``) plus the builder
+# rules a model cannot see (a question's key and record field are unique within its form), and
+# writes its audit entry in the same transaction. Foreign keys are given as ``<name>_id``;
+# field errors name the input field (``contact_strategy_id``, ``fields.0.maps_to``).
+
+FORM_EDITABLE = (
+    "name",
+    "slug",
+    "title",
+    "intro",
+    "update_mode",
+    "generate_leads_without_matching",
+    "contact_strategy_id",
+    "lead_strategy_id",
+    "lead_topic",
+    "campaign",
+    "submit_label",
+    "thank_you_message",
+    "redirect_url",
+    "allowed_origins",
+    "is_live",
+)
+FORM_FIELD_EDITABLE = ("key", "label", "kind", "required", "maps_to", "choices", "help_text")
+# Set by the form itself on every lead it makes; a question may not overwrite them.
+FORM_OWN_LEAD_FIELDS = ("lead.origin_ref", "lead.source_channel")
+RESERVED_KEYS = (HONEYPOT_FIELD, "csrfmiddlewaretoken")
+_ORIGIN_RE = re.compile(r"^https?://[^/\s?#]+$")
+
+
+def _field_error(name: str, message: str, code: str = "invalid") -> ValidationError:
+    return ValidationError({name: ValidationError(message, code=code)})
+
+
+def _merge_errors(errors: dict[str, list[ValidationError]], exc: ValidationError) -> None:
+    for name, items in exc.error_dict.items() if hasattr(exc, "error_dict") else []:
+        errors.setdefault(name, []).extend(items)
+    if not hasattr(exc, "error_dict"):
+        errors.setdefault(NON_FIELD_ERRORS, []).extend(exc.error_list)
+
+
+def _raise_if(errors: dict[str, list[ValidationError]]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _assign(instance: models.Model, data: Mapping[str, Any], editable: Sequence[str]) -> None:
+    for name, value in data.items():
+        if name not in editable:
+            raise _field_error(name, "Unknown field.", "unknown_field")
+        setattr(instance, name, value)
+
+
+def _strategy_check(name: str, strategy_id: object, target: str) -> None:
+    """A form's (or the settings') strategy exists and matches the record type of its slot."""
+    if strategy_id in (None, ""):
+        raise _field_error(name, f"Choose a {target} matching strategy.", "required")
+    strategy = MatchingStrategy.objects.filter(pk=strategy_id).first()  # type: ignore[misc]
+    if strategy is None:
+        raise _field_error(name, f"No matching strategy with id {strategy_id}.", "does_not_exist")
+    if strategy.target != target:
+        raise _field_error(
+            name, f"“{strategy}” matches {strategy.target}s; choose a {target} strategy.", "invalid"
+        )
+
+
+def _form_check(form: MarketingForm) -> None:
+    errors: dict[str, list[ValidationError]] = {}
+    for name, target in (("contact_strategy_id", "contact"), ("lead_strategy_id", "lead")):
+        try:
+            _strategy_check(name, getattr(form, name), target)
+        except ValidationError as exc:
+            _merge_errors(errors, exc)
+    for line in form.allowed_origins.splitlines():
+        if line.strip() and not _ORIGIN_RE.match(line.strip().rstrip("/")):
+            _merge_errors(
+                errors,
+                _field_error(
+                    "allowed_origins",
+                    f"“{line.strip()}” is not an origin; write scheme and host only, "
+                    "e.g. https://www.example.com.",
+                ),
+            )
+            break
+    if (
+        form.slug
+        and MarketingForm.objects.filter(slug=form.slug).exclude(pk=form.pk or 0).exists()
+    ):
+        _merge_errors(
+            errors,
+            _field_error("slug", "Another form already uses this address.", "duplicate"),
+        )
+    # The strategy slots were checked above, with messages naming the input fields.
+    exclude = ["contact_strategy", "lead_strategy", *(["slug"] if "slug" in errors else [])]
+    try:
+        form.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        _merge_errors(errors, exc)
+    _raise_if(errors)
+
+
+def _form_save(form: MarketingForm) -> None:
+    try:
+        with transaction.atomic():
+            form.save()
+    except IntegrityError as exc:  # a concurrent request took the slug first
+        if MarketingForm.objects.filter(slug=form.slug).exclude(pk=form.pk or 0).exists():
+            raise _field_error(
+                "slug", "Another form already uses this address.", "duplicate"
+            ) from exc
+        raise
+
+
+def _prefixed(exc: ValidationError, prefix: str) -> ValidationError:
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({prefix.rstrip("."): exc.error_list})
+    return ValidationError({f"{prefix}{name}": items for name, items in exc.error_dict.items()})
+
+
+@transaction.atomic
+def form_create(
+    *,
+    by: Actor,
+    data: Mapping[str, Any],
+    fields: Sequence[Mapping[str, Any]] = (),
+) -> MarketingForm:
+    """Create a marketing form and, optionally, its questions (in the order given).
+
+    Strategies not given default to the settings' pair, as SPEC §3 says for new forms.
+    """
+    form = MarketingForm()
+    defaults = IntakeSettings.objects.order_by("id").first()
+    values = dict(data)
+    if defaults is not None:
+        for name, default in (
+            ("contact_strategy_id", defaults.default_contact_strategy_id),
+            ("lead_strategy_id", defaults.default_lead_strategy_id),
+        ):
+            if values.get(name) is None:
+                values[name] = default
+    _assign(form, values, FORM_EDITABLE)
+    _form_check(form)
+    _form_save(form)
+    audit_record(
+        actor=by, action=AuditEntry.Action.CREATE, instance=form, after=record_snapshot(form)
+    )
+    for index, question in enumerate(fields):
+        try:
+            form_field_create(form=form, by=by, data=question)
+        except ValidationError as exc:
+            raise _prefixed(exc, f"fields.{index}.") from None
+    return form
+
+
+@transaction.atomic
+def form_update(*, form: MarketingForm, by: Actor, data: Mapping[str, Any]) -> MarketingForm:
+    """Change a form's settings (not its questions)."""
+    before = record_snapshot(form)
+    _assign(form, data, FORM_EDITABLE)
+    _form_check(form)
+    _form_save(form)
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=form,
+        before=before,
+        after=record_snapshot(form),
+    )
+    return form
+
+
+@transaction.atomic
+def form_delete(*, form: MarketingForm, by: Actor) -> None:
+    """Delete a form that has no submissions yet. A form with submissions is their record of
+    what happened; it is taken offline (``is_live`` off) instead."""
+    count = FormSubmission.objects.filter(form=form).count()
+    if count:
+        raise DomainError(
+            "form_has_submissions",
+            f"“{form}” has {count} submission{'s' if count != 1 else ''} and cannot be "
+            "deleted; take it offline instead.",
+        )
+    audit_record(
+        actor=by, action=AuditEntry.Action.DELETE, instance=form, before=record_snapshot(form)
+    )
+    form.delete()
+
+
+def _form_field_check(question: FormField) -> None:
+    """The model's rules plus the builder's: unique key and record field within the form, a
+    record field the form does not set itself, options for choices, valid choice values."""
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        question.full_clean(exclude=["form", "position"])
+    except ValidationError as exc:
+        _merge_errors(errors, exc)
+    others = FormField.objects.filter(form_id=question.form_id).exclude(pk=question.pk or 0)
+    if question.key in RESERVED_KEYS:
+        _merge_errors(errors, _field_error("key", f"“{question.key}” is reserved; choose another."))
+    elif "key" not in errors and others.filter(key=question.key).exists():
+        _merge_errors(
+            errors,
+            _field_error(
+                "key", f"Another question of this form already uses the key “{question.key}”."
+            ),
+        )
+    maps_to = question.maps_to
+    if "maps_to" not in errors and maps_to:
+        clash = others.filter(maps_to=maps_to).first()
+        if maps_to == "contact.consent" and question.kind != FormField.Kind.CONSENT:
+            message = "Only a consent checkbox can fill contact.consent."
+        elif maps_to in FORM_OWN_LEAD_FIELDS:
+            message = f"{maps_to} is set by the form itself; choose another record field."
+        elif clash is not None:
+            message = f"The question “{clash.label}” already fills {maps_to}."
+        else:
+            message = ""
+        if message:
+            _merge_errors(errors, _field_error("maps_to", message))
+        elif maps_to in FIELDS and FIELDS[maps_to].kind == "choice":
+            entity, name = maps_to.split(".")
+            model = {"contact": Contact, "lead": Lead}[entity]
+            valid = [str(v) for v, _ in model._meta.get_field(name).flatchoices]  # type: ignore[union-attr]
+            wrong = [c for c in question.choice_list() if c not in valid]
+            if question.kind != FormField.Kind.CHOICE or wrong or not question.choice_list():
+                _merge_errors(
+                    errors,
+                    _field_error(
+                        "maps_to",
+                        f"{maps_to} takes a choice question whose options are among: "
+                        f"{', '.join(valid)}.",
+                    ),
+                )
+    if question.kind == FormField.Kind.CHOICE and not question.choice_list():
+        _merge_errors(errors, _field_error("choices", "List the options, one per line."))
+    _raise_if(errors)
+
+
+def _positions_normalize(form: MarketingForm) -> list[FormField]:
+    """The form's questions in order, numbered 0, 1, 2… (locks the form row while at it)."""
+    MarketingForm.objects.select_for_update().filter(pk=form.pk).first()
+    questions = list(FormField.objects.filter(form=form).order_by("position", "id"))
+    changed = []
+    for position, question in enumerate(questions):
+        if question.position != position:
+            question.position = position
+            changed.append(question)
+    if changed:
+        FormField.objects.bulk_update(changed, ["position"])
+    return questions
+
+
+@transaction.atomic
+def form_field_create(*, form: MarketingForm, by: Actor, data: Mapping[str, Any]) -> FormField:
+    """Add a question at the end of the form."""
+    question = FormField(form=form)
+    _assign(question, data, FORM_FIELD_EDITABLE)
+    _form_field_check(question)
+    question.position = len(_positions_normalize(form))
+    question.save()
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.CREATE,
+        instance=question,
+        after=record_snapshot(question),
+    )
+    return question
+
+
+@transaction.atomic
+def form_field_update(*, field: FormField, by: Actor, data: Mapping[str, Any]) -> FormField:
+    """Change a question (its place in the form changes with ``form_field_move``)."""
+    before = record_snapshot(field)
+    _assign(field, data, FORM_FIELD_EDITABLE)
+    _form_field_check(field)
+    field.save()
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=field,
+        before=before,
+        after=record_snapshot(field),
+    )
+    return field
+
+
+@transaction.atomic
+def form_field_delete(*, field: FormField, by: Actor) -> None:
+    """Remove a question; answers already submitted stay on their submissions."""
+    audit_record(
+        actor=by, action=AuditEntry.Action.DELETE, instance=field, before=record_snapshot(field)
+    )
+    form = field.form
+    field.delete()
+    _positions_normalize(form)
+
+
+@transaction.atomic
+def form_field_move(*, field: FormField, by: Actor, to: int) -> FormField:
+    """Put a question at place ``to`` (0 is first; out-of-range places are clamped)."""
+    questions = _positions_normalize(field.form)
+    current = next(q for q in questions if q.pk == field.pk)
+    old = questions.index(current)
+    new = max(0, min(to, len(questions) - 1))
+    if new == old:
+        return current
+    questions.insert(new, questions.pop(old))
+    for position, question in enumerate(questions):
+        question.position = position
+    FormField.objects.bulk_update(questions, ["position"])
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=current,
+        before={"position": old},
+        after={"position": new},
+    )
+    field.position = new
+    return field
+
+
+def strategy_users(strategy: MatchingStrategy) -> list[str]:
+    """What uses a strategy: the forms that match with it, and the settings' default pair."""
+    users = [
+        f"form “{name}”"
+        for name in MarketingForm.objects.filter(
+            models.Q(contact_strategy=strategy) | models.Q(lead_strategy=strategy)
+        ).values_list("name", flat=True)
+    ]
+    if IntakeSettings.objects.filter(
+        models.Q(default_contact_strategy=strategy) | models.Q(default_lead_strategy=strategy)
+    ).exists():
+        users.append("the default pair in settings")
+    return users
+
+
+def _strategy_name_check(strategy: MatchingStrategy, name: object) -> None:
+    if (
+        isinstance(name, str)
+        and MatchingStrategy.objects.filter(name__iexact=name.strip())
+        .exclude(pk=strategy.pk or 0)
+        .exists()
+    ):
+        raise _field_error("name", "Another strategy already has this name.", "duplicate")
+
+
+@transaction.atomic
+def strategy_create(*, by: Actor, data: Mapping[str, Any]) -> MatchingStrategy:
+    """Create a matching strategy (``strategy_save`` checks the fields against the whitelist)."""
+    strategy = MatchingStrategy()
+    _strategy_name_check(strategy, data.get("name"))
+    strategy = strategy_save(strategy=strategy, data=data)
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.CREATE,
+        instance=strategy,
+        after=record_snapshot(strategy),
+    )
+    return strategy
+
+
+@transaction.atomic
+def strategy_update(
+    *, strategy: MatchingStrategy, by: Actor, data: Mapping[str, Any]
+) -> MatchingStrategy:
+    """Change a strategy. Its target stays while something uses it: a form's contact slot must
+    keep holding a contact strategy."""
+    before = record_snapshot(strategy)
+    if "name" in data:
+        _strategy_name_check(strategy, data["name"])
+    if "target" in data and data["target"] != strategy.target:
+        users = strategy_users(strategy)
+        if users:
+            raise _field_error(
+                "target",
+                f"The target cannot change while {', '.join(users)} use"
+                f"{'s' if len(users) == 1 else ''} this strategy.",
+                "strategy_in_use",
+            )
+    strategy = strategy_save(strategy=strategy, data=data)
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=strategy,
+        before=before,
+        after=record_snapshot(strategy),
+    )
+    return strategy
+
+
+@transaction.atomic
+def strategy_delete(*, strategy: MatchingStrategy, by: Actor) -> None:
+    """Delete a strategy nothing uses; otherwise refuse with ``strategy_in_use``."""
+    users = strategy_users(strategy)
+    if users:
+        raise DomainError(
+            "strategy_in_use",
+            f"“{strategy}” is used by {', '.join(users)}; choose another strategy there first.",
+        )
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.DELETE,
+        instance=strategy,
+        before=record_snapshot(strategy),
+    )
+    try:
+        with transaction.atomic():
+            strategy.delete()
+    except models.ProtectedError as exc:  # a form picked it meanwhile
+        raise DomainError("strategy_in_use", f"“{strategy}” is used by a form.") from exc
+
+
+@transaction.atomic
+def intake_settings_update(*, by: Actor, data: Mapping[str, Any]) -> IntakeSettings:
+    """Choose the default strategy pair that new forms start with."""
+    settings = intake_defaults_ensure()
+    settings = IntakeSettings.objects.select_for_update().get(pk=settings.pk)
+    before = record_snapshot(settings)
+    _assign(settings, data, ("default_contact_strategy_id", "default_lead_strategy_id"))
+    errors: dict[str, list[ValidationError]] = {}
+    for name, target in (
+        ("default_contact_strategy_id", "contact"),
+        ("default_lead_strategy_id", "lead"),
+    ):
+        try:
+            _strategy_check(name, getattr(settings, name), target)
+        except ValidationError as exc:
+            _merge_errors(errors, exc)
+    _raise_if(errors)
+    settings.save()
+    audit_record(
+        actor=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=settings,
+        before=before,
+        after=record_snapshot(settings),
+    )
+    return settings
+
+
+DEMO_FORMS: tuple[tuple[dict[str, Any], list[dict[str, Any]]], ...] = (
+    (
+        {
+            "name": "Spring Webinar Series — registration",
+            "slug": "spring-webinar",
+            "title": "Register for the Spring Webinar Series",
+            "intro": "Four short sessions on running a lead lifecycle without duplicates. "
+            "Register once for all of them; we send the links a day before each session.",
+            "lead_topic": "Spring Webinar Series registration",
+            "campaign": "Spring Webinar Series",
+            "submit_label": "Register",
+            "thank_you_message": "You are registered. The links arrive a day before each session.",
+        },
+        [
+            {"key": "email", "label": "Work email", "kind": "email", "required": True,
+             "maps_to": "contact.email"},
+            {"key": "first_name", "label": "First name", "required": True,
+             "maps_to": "contact.first_name"},
+            {"key": "last_name", "label": "Last name", "maps_to": "contact.last_name"},
+            {"key": "company", "label": "Company", "maps_to": "account.name"},
+            {"key": "job_title", "label": "Job title", "maps_to": "contact.job_title"},
+            {"key": "consent", "label": "Send me news about future webinars", "kind": "consent",
+             "maps_to": "contact.consent"},
+        ],
+    ),
+    (
+        {
+            "name": "Contact sales",
+            "slug": "contact-sales",
+            "title": "Talk to our sales team",
+            "intro": "Tell us what you need; a seller answers within one working day.",
+            "lead_topic": "Sales inquiry",
+            "campaign": "",
+            # Every inquiry is a new expression of interest, so it gets its own lead.
+            "generate_leads_without_matching": True,
+            "submit_label": "Send",
+            "thank_you_message": "Thank you! A seller will contact you within one working day.",
+        },
+        [
+            {"key": "email", "label": "Work email", "kind": "email", "required": True,
+             "maps_to": "contact.email"},
+            {"key": "first_name", "label": "First name", "maps_to": "contact.first_name"},
+            {"key": "last_name", "label": "Last name", "maps_to": "contact.last_name"},
+            {"key": "phone", "label": "Phone", "kind": "phone", "maps_to": "contact.phone"},
+            {"key": "company", "label": "Company", "required": True, "maps_to": "account.name"},
+            {"key": "website", "label": "Company website", "maps_to": "account.web_domain"},
+            {"key": "interest", "label": "What are you interested in?", "kind": "choice",
+             "choices": "Analytics Suite\nCloud Platform\nSupport Plan\nSomething else"},
+            {"key": "message", "label": "Message", "kind": "textarea",
+             "maps_to": "lead.description"},
+            {"key": "consent", "label": "You may contact me about this inquiry",
+             "kind": "consent", "required": True, "maps_to": "contact.consent"},
+        ],
+    ),
+)
+
+
+@transaction.atomic
+def demo_forms_create() -> list[MarketingForm]:
+    """The demo's two forms (a webinar registration and a contact-sales form), created only
+    when no form exists yet. Returns the forms created."""
+    if MarketingForm.objects.exists():
+        return []
+    intake_defaults_ensure()
+    return [form_create(by=None, data=data, fields=fields) for data, fields in DEMO_FORMS]
