@@ -665,6 +665,14 @@ _DEMO_PEOPLE = [
 ]
 
 
+def _valid_email(email: str) -> bool:
+    try:
+        _EMAIL(email)
+    except ValidationError:
+        return False
+    return True
+
+
 @transaction.atomic
 def demo_events_create(*, now: datetime.datetime | None = None) -> list[Event]:
     """Two demo events: an upcoming summit (6 seats, 8 registrants: 6 registered, 2 on the
@@ -703,9 +711,11 @@ def demo_events_create(*, now: datetime.datetime | None = None) -> list[Event]:
             "campaign": "Analytics Breakfast Series",
         },
     )
-    contacts = list(
-        Contact.objects.exclude(email_normalized=None).select_related("account").order_by("id")[:14]
+    candidates = (
+        Contact.objects.exclude(email_normalized=None).select_related("account").order_by("id")
     )
+    # Registrants type their email into a form, so only addresses the form accepts qualify.
+    contacts = [c for c in candidates[:60] if _valid_email(c.email)][:14]
     people = [
         (
             c.first_name or "Guest",
