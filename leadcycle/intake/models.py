@@ -183,6 +183,10 @@ class MarketingForm(models.Model):
         return [o.strip().rstrip("/") for o in self.allowed_origins.splitlines() if o.strip()]
 
 
+# Set by the channel, never by an answer: the form's origin drives lead matching.
+UNMAPPABLE = frozenset({"lead.origin_ref", "lead.source_channel"})
+
+
 class FormField(models.Model):
     """One question of a form and the record field its answer fills."""
 
@@ -224,6 +228,12 @@ class FormField(models.Model):
             raise ValidationError({"maps_to": f"Unknown record field {self.maps_to!r}."})
         if self.kind == self.Kind.CONSENT and self.maps_to not in ("", "contact.consent"):
             raise ValidationError({"maps_to": "A consent checkbox maps to contact.consent."})
+        if self.maps_to == "contact.consent" and self.kind != self.Kind.CONSENT:
+            raise ValidationError({"maps_to": "Only a consent checkbox can fill contact.consent."})
+        if self.maps_to in UNMAPPABLE:
+            raise ValidationError(
+                {"maps_to": f"{self.maps_to} is set by the form itself and cannot be asked."}
+            )
 
     def choice_list(self) -> list[str]:
         return [c.strip() for c in self.choices.splitlines() if c.strip()]

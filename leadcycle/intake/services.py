@@ -126,7 +126,8 @@ def _contact_changes(contact: Contact, data: Mapping[str, object]) -> dict[str, 
     """The submitted values that differ from the contact's; an email that differs only in
     case or width is the same address and is left as the contact has it."""
     return {
-        k: v for k, v in data.items()
+        k: v
+        for k, v in data.items()
         if getattr(contact, k) != v
         and not (k == "email" and normalize_email(str(v)) == contact.email_normalized)
     }
@@ -222,6 +223,17 @@ class SubmissionRejected(Exception):
     errors: dict[str, dict[str, str]]
 
 
+def _record_choices(path: str) -> list[str]:
+    """The values a record field with fixed choices accepts (``contact.role``), else ``[]``."""
+    models_by_entity = {"contact": Contact, "lead": Lead, "account": Account}
+    entity, _, name = path.partition(".")
+    model = models_by_entity.get(entity)
+    if model is None or not name:
+        return []
+    field = model._meta.get_field(name)
+    return [str(value) for value, _ in field.flatchoices] if field.choices else []  # type: ignore[union-attr]
+
+
 def form_values_clean(
     form: MarketingForm, raw: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
@@ -272,6 +284,13 @@ def form_values_clean(
             errors[question.key] = {
                 "code": "invalid_choice",
                 "message": "Choose one of the options.",
+            }
+            continue
+        allowed = _record_choices(question.maps_to)
+        if allowed and text not in allowed:
+            errors[question.key] = {
+                "code": "invalid_choice",
+                "message": f"Choose one of: {', '.join(allowed)}.",
             }
             continue
         values[question.maps_to or f"answers.{question.key}"] = text
@@ -370,7 +389,13 @@ def _form_apply(
         # Only leads: the lead gets a parent only when the visitor is already known.
         contact = Contact.objects.filter(pk=visitor_contact_id).first()
     if mode in (MarketingForm.UpdateMode.CONTACTS_AND_LEADS, MarketingForm.UpdateMode.ONLY_LEADS):
-        lead_values = {**values, "lead.origin_ref": form.origin_ref}
+        # The form's own topic and campaign take part in lead matching when no answer gives them.
+        lead_values = {
+            "lead.topic": form.lead_topic,
+            "lead.campaign": form.campaign,
+            **values,
+            "lead.origin_ref": form.origin_ref,
+        }
         if contact is not None and not lead_values.get("contact.email"):
             lead_values["contact.email"] = contact.email
         matched = lead_match_or_create(
@@ -441,11 +466,32 @@ def rate_limit_hit(*, key: str, limit: int, window_seconds: int = 60) -> bool:
 
 def strategy_save(*, strategy: MatchingStrategy, data: Mapping[str, Any]) -> MatchingStrategy:
     """Create or change a matching strategy; its fields are checked against the whitelist."""
+    before = (
+        MatchingStrategy.objects.filter(pk=strategy.pk).values("target", "fields").first()
+        if strategy.pk
+        else None
+    )
     for name, value in data.items():
         setattr(strategy, name, value)
     strategy.full_clean()
     with transaction.atomic():
-        if strategy.pk:
+        if (
+            before is not None
+            and before["target"] != strategy.target
+            and (
+                MarketingForm.objects.filter(contact_strategy=strategy).exists()
+                or MarketingForm.objects.filter(lead_strategy=strategy).exists()
+            )
+        ):
+            raise DomainError(
+                "strategy_in_use",
+                "Forms use this strategy; its target cannot change.",
+                fields={"target": "Used by forms."},
+            )
+        if before is not None and (before["target"], before["fields"]) != (
+            strategy.target,
+            strategy.fields,
+        ):
             # Keys of the old fields mean nothing now; new ones are claimed as records are made.
             MatchKey.objects.filter(strategy=strategy).delete()
         strategy.save()
@@ -579,10 +625,7 @@ def _form_check(form: MarketingForm) -> None:
                 ),
             )
             break
-    if (
-        form.slug
-        and MarketingForm.objects.filter(slug=form.slug).exclude(pk=form.pk or 0).exists()
-    ):
+    if form.slug and MarketingForm.objects.filter(slug=form.slug).exclude(pk=form.pk or 0).exists():
         _merge_errors(
             errors,
             _field_error("slug", "Another form already uses this address.", "duplicate"),
@@ -949,15 +992,28 @@ DEMO_FORMS: tuple[tuple[dict[str, Any], list[dict[str, Any]]], ...] = (
             "thank_you_message": "You are registered. The links arrive a day before each session.",
         },
         [
-            {"key": "email", "label": "Work email", "kind": "email", "required": True,
-             "maps_to": "contact.email"},
-            {"key": "first_name", "label": "First name", "required": True,
-             "maps_to": "contact.first_name"},
+            {
+                "key": "email",
+                "label": "Work email",
+                "kind": "email",
+                "required": True,
+                "maps_to": "contact.email",
+            },
+            {
+                "key": "first_name",
+                "label": "First name",
+                "required": True,
+                "maps_to": "contact.first_name",
+            },
             {"key": "last_name", "label": "Last name", "maps_to": "contact.last_name"},
             {"key": "company", "label": "Company", "maps_to": "account.name"},
             {"key": "job_title", "label": "Job title", "maps_to": "contact.job_title"},
-            {"key": "consent", "label": "Send me news about future webinars", "kind": "consent",
-             "maps_to": "contact.consent"},
+            {
+                "key": "consent",
+                "label": "Send me news about future webinars",
+                "kind": "consent",
+                "maps_to": "contact.consent",
+            },
         ],
     ),
     (
@@ -974,19 +1030,37 @@ DEMO_FORMS: tuple[tuple[dict[str, Any], list[dict[str, Any]]], ...] = (
             "thank_you_message": "Thank you! A seller will contact you within one working day.",
         },
         [
-            {"key": "email", "label": "Work email", "kind": "email", "required": True,
-             "maps_to": "contact.email"},
+            {
+                "key": "email",
+                "label": "Work email",
+                "kind": "email",
+                "required": True,
+                "maps_to": "contact.email",
+            },
             {"key": "first_name", "label": "First name", "maps_to": "contact.first_name"},
             {"key": "last_name", "label": "Last name", "maps_to": "contact.last_name"},
             {"key": "phone", "label": "Phone", "kind": "phone", "maps_to": "contact.phone"},
             {"key": "company", "label": "Company", "required": True, "maps_to": "account.name"},
             {"key": "website", "label": "Company website", "maps_to": "account.web_domain"},
-            {"key": "interest", "label": "What are you interested in?", "kind": "choice",
-             "choices": "Analytics Suite\nCloud Platform\nSupport Plan\nSomething else"},
-            {"key": "message", "label": "Message", "kind": "textarea",
-             "maps_to": "lead.description"},
-            {"key": "consent", "label": "You may contact me about this inquiry",
-             "kind": "consent", "required": True, "maps_to": "contact.consent"},
+            {
+                "key": "interest",
+                "label": "What are you interested in?",
+                "kind": "choice",
+                "choices": "Analytics Suite\nCloud Platform\nSupport Plan\nSomething else",
+            },
+            {
+                "key": "message",
+                "label": "Message",
+                "kind": "textarea",
+                "maps_to": "lead.description",
+            },
+            {
+                "key": "consent",
+                "label": "You may contact me about this inquiry",
+                "kind": "consent",
+                "required": True,
+                "maps_to": "contact.consent",
+            },
         ],
     ),
 )

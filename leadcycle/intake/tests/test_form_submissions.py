@@ -203,3 +203,36 @@ def test_form_without_matching_has_a_model_level_mode_check():
         "only_leads",
         "no_update",
     }
+
+
+def test_an_answer_outside_a_record_fields_choices_is_a_422_not_a_crash(make_form):
+    from leadcycle.intake.models import FormField
+
+    form = make_form()
+    FormField.objects.create(form=form, key="role", label="Role", maps_to="contact.role")
+    with pytest.raises(SubmissionRejected) as caught:
+        form_submit(form=form, raw={"email": "a@example.com", "role": "boss"})
+    assert caught.value.errors["role"]["code"] == "invalid_choice"
+    ok = form_submit(form=form, raw={"email": "a@example.com", "role": "decision_maker"})
+    assert ok.contact.role == "decision_maker"
+
+
+def test_questions_cannot_fill_what_the_form_sets_itself(make_form):
+    from django.core.exceptions import ValidationError
+
+    from leadcycle.intake.models import FormField
+
+    form = make_form()
+    for kind, maps_to in [("text", "lead.origin_ref"), ("text", "contact.consent")]:
+        with pytest.raises(ValidationError) as caught:
+            FormField(form=form, key="x", label="X", kind=kind, maps_to=maps_to).full_clean()
+        assert "maps_to" in caught.value.message_dict
+
+
+def test_a_lead_strategy_on_topic_uses_the_forms_topic(make_form):
+    strategy = MatchingStrategy.objects.create(
+        name="By email and topic", target="lead", fields=["contact.email", "lead.topic"])
+    form = make_form(lead_strategy=strategy)
+    form_submit(form=form, raw={"email": "ada@example.com"})
+    form_submit(form=form, raw={"email": "ADA@example.com"})
+    assert Lead.objects.count() == 1
