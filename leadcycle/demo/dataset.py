@@ -6,6 +6,7 @@ interactions (spread over two years) and tasks. Used by ``leadcycle demo``.
 
 import datetime
 import random
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -195,6 +196,12 @@ class DemoSummary:
     users: dict[str, str]
 
 
+def _ascii(text: str) -> str:
+    """Email local parts without diacritics (ą → a, ł → l), as mail systems expect."""
+    folded = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+    return folded.encode("ascii", "ignore").decode()
+
+
 def demo_password(username: str) -> str:
     return f"{username}{DEMO_PASSWORD_SUFFIX}"
 
@@ -256,7 +263,7 @@ def demo_dataset_create(
         first, last = rng.choice(FIRST), rng.choice(LAST)
         account = accounts[i % n_accounts] if rng.random() < 0.9 else None
         domain = account.web_domain if account else "mail.example"
-        email = f"{first}.{last}.{i}@{domain}".lower()
+        email = _ascii(f"{first}.{last}.{i}@{domain}".lower())
         people.append(
             Contact(
                 first_name=first,

@@ -147,9 +147,7 @@ def settings_get(request: HttpRequest) -> Any:
 )
 def settings_update(request: HttpRequest, payload: schemas.SettingsPatch) -> Any:
     require(request.user, "change", MatchingStrategy)
-    return services.intake_settings_update(
-        by=request.user, data=payload.dict(exclude_unset=True)
-    )
+    return services.intake_settings_update(by=request.user, data=payload.dict(exclude_unset=True))
 
 
 # Forms and their questions ---------------------------------------------------------------------

@@ -111,7 +111,9 @@ class MarketingFormForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["contact_strategy"].queryset = strategies_for("contact")  # type: ignore[attr-defined]
         self.fields["lead_strategy"].queryset = strategies_for("lead")  # type: ignore[attr-defined]
-        self.fields["update_mode"].help_text = (
+        self.fields[
+            "update_mode"
+        ].help_text = (
             "Only leads: the lead gets a parent contact only when the visitor is already known."
         )
 

@@ -109,6 +109,9 @@ class IntakeSettings(models.Model):
     def __str__(self) -> str:
         return "Intake settings"
 
+    def strategy_usage(self) -> str:
+        return "the default pair in settings"
+
 
 class MarketingForm(models.Model):
     """A marketing form / landing page: what it asks, what it updates and how it matches."""
@@ -173,6 +176,9 @@ class MarketingForm(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def strategy_usage(self) -> str:
+        return f"form “{self.name}”"
 
     @property
     def origin_ref(self) -> str:

@@ -71,6 +71,8 @@ def hosted_form(request: HttpRequest, slug: str) -> HttpResponse:
             {"form": form, "message": form.thank_you_message, "thanks": True},
         )
     )
-    if submission.contact_id:
+    if submission.contact_id and submission.contact_action == "created":
+        # Only a visitor who just became a new contact is remembered: typing someone else's
+        # email must not let a browser act as that person on later "only leads" forms.
         remember_visitor(response, submission.contact_id)
     return response

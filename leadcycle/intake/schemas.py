@@ -33,9 +33,7 @@ class StrictSchema(Schema):
 class StrategyIn(StrictSchema):
     name: Str100
     target: TargetT
-    fields: list[Str50] = Field(
-        ..., max_length=10, examples=[["contact.email", "lead.origin_ref"]]
-    )
+    fields: list[Str50] = Field(..., max_length=10, examples=[["contact.email", "lead.origin_ref"]])
     description: Str300 = ""
 
 

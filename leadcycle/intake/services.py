@@ -114,6 +114,13 @@ def contact_match_or_create(
     elif not matches:
         return _contact_create_or_email_match(data, channel, account)
     found: Contact = matches[0]  # type: ignore[assignment]
+    email = normalize_email(str(data.get("email") or ""))
+    if email and email != found.email_normalized:
+        owner = Contact.objects.filter(email_normalized=email).first()
+        if owner is not None:
+            # The strategy (say, by name) found one contact but the email is another's:
+            # emails are unique, so the email's owner is the person.
+            return _contact_create_or_email_match(data, Channel.FORM, account)
     changes = _contact_changes(found, data)
     if account is not None and found.account_id is None:
         changes["account_id"] = account.pk
@@ -860,18 +867,22 @@ def form_field_move(*, field: FormField, by: Actor, to: int) -> FormField:
 
 
 def strategy_users(strategy: MatchingStrategy) -> list[str]:
-    """What uses a strategy: the forms that match with it, and the settings' default pair."""
-    users = [
-        f"form “{name}”"
-        for name in MarketingForm.objects.filter(
-            models.Q(contact_strategy=strategy) | models.Q(lead_strategy=strategy)
-        ).values_list("name", flat=True)
-    ]
-    if IntakeSettings.objects.filter(
-        models.Q(default_contact_strategy=strategy) | models.Q(default_lead_strategy=strategy)
-    ).exists():
-        users.append("the default pair in settings")
-    return users
+    """What uses a strategy: every record of any app that points at it (forms, the settings'
+    default pair, the LinkedIn connector, …), found through the model relations so that an
+    app added later is counted without this function knowing it. Match keys do not count."""
+    users: list[str] = []
+    # include_hidden: the relations are declared with related_name="+".
+    for relation in MatchingStrategy._meta.get_fields(include_hidden=True):
+        if not isinstance(relation, models.ForeignObjectRel):
+            continue
+        model = relation.related_model
+        if model is MatchKey or not isinstance(relation.field, models.ForeignKey):
+            continue
+        label = str(model._meta.verbose_name)  # type: ignore[union-attr]
+        for record in model._default_manager.filter(**{relation.field.name: strategy}):  # type: ignore[union-attr]
+            describe = getattr(record, "strategy_usage", None)
+            users.append(describe() if describe else f"{label} “{record}”")
+    return sorted(set(users))
 
 
 def _strategy_name_check(strategy: MatchingStrategy, name: object) -> None:

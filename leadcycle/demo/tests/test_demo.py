@@ -55,7 +55,10 @@ def fingerprint():
 
 
 def wipe_demo():
-    for model in (Task, Interaction, Opportunity, Lead, Contact, Account):
+    from leadcycle.events.models import Event
+    from leadcycle.intake.models import MarketingForm
+
+    for model in (Event, MarketingForm, Task, Interaction, Opportunity, Lead, Contact, Account):
         model.objects.all().delete()
     get_user_model().objects.filter(username__in=DEMO_ROLES).delete()
 

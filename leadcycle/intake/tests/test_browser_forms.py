@@ -39,8 +39,13 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -193,9 +198,15 @@ def test_form_pages_fit_a_phone(live_server: Any, open_page: Callable[..., Page]
     UserFactory(username="mia", role="marketer")
     _webinar, sales = demo_forms_create()
     for n in range(3):
-        form_submit(form=sales, raw={"email": f"buyer{n}@a-very-long-company-domain.example",
-                                     "company": "Very Long Company Name International AB",
-                                     "consent": "on", "message": "We need it. " * 20})
+        form_submit(
+            form=sales,
+            raw={
+                "email": f"buyer{n}@a-very-long-company-domain.example",
+                "company": "Very Long Company Name International AB",
+                "consent": "on",
+                "message": "We need it. " * 20,
+            },
+        )
     page = open_page(viewport=PHONE)
     log_in(page, live_server.url, "mia", start="/intake/forms/")
 

@@ -231,8 +231,24 @@ def test_questions_cannot_fill_what_the_form_sets_itself(make_form):
 
 def test_a_lead_strategy_on_topic_uses_the_forms_topic(make_form):
     strategy = MatchingStrategy.objects.create(
-        name="By email and topic", target="lead", fields=["contact.email", "lead.topic"])
+        name="By email and topic", target="lead", fields=["contact.email", "lead.topic"]
+    )
     form = make_form(lead_strategy=strategy)
     form_submit(form=form, raw={"email": "ada@example.com"})
     form_submit(form=form, raw={"email": "ADA@example.com"})
     assert Lead.objects.count() == 1
+
+
+def test_a_name_match_yields_to_the_contact_that_owns_the_email(make_form):
+    strategy = MatchingStrategy.objects.create(
+        name="By name", target="contact", fields=["contact.first_name", "contact.last_name"]
+    )
+    by_name = ContactFactory(first_name="Ada", last_name="Lovelace", email="ada@old.example")
+    owner = ContactFactory(first_name="Augusta", last_name="King", email="ada@example.com")
+    submission = form_submit(
+        form=make_form(contact_strategy=strategy),
+        raw={"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+    )
+    assert submission.contact == owner
+    by_name.refresh_from_db()
+    assert by_name.email == "ada@old.example"

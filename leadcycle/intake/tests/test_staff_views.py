@@ -48,12 +48,17 @@ def section(html, element_id):
 
 
 def question_labels(html):
-    return re.findall(r'<li class="question[^"]*" id="question-\d+">\s*<div class="q-main">\s*<b>([^<]+)</b>', html)
+    return re.findall(
+        r'<li class="question[^"]*" id="question-\d+">\s*<div class="q-main">\s*<b>([^<]+)</b>',
+        html,
+    )
 
 
 def preview_names(html):
     """The input names the preview shows, in order (the honeypot left out)."""
-    return [n for n in re.findall(r'name="([\w-]+)"', section(html, "preview")) if n != "website_url_hp"]
+    return [
+        n for n in re.findall(r'name="([\w-]+)"', section(html, "preview")) if n != "website_url_hp"
+    ]
 
 
 @pytest.mark.parametrize("role", PAGE_ACCESS)
@@ -76,7 +81,9 @@ def test_each_role_opens_exactly_the_intake_pages_it_may(ui_client, make_form, r
 
     # When the user opens each page, then it opens exactly when the role allows it
     got = tuple(client.get(url).status_code for url in pages)
-    assert got == tuple(200 if ok else 403 for ok in PAGE_ACCESS[role]), list(zip(pages, got, strict=True))
+    assert got == tuple(200 if ok else 403 for ok in PAGE_ACCESS[role]), list(
+        zip(pages, got, strict=True)
+    )
 
 
 @pytest.mark.parametrize("role", PAGE_ACCESS)
@@ -86,8 +93,12 @@ def test_forbidden_roles_cannot_change_forms_by_posting(ui_client, make_form, ro
     client = ui_client(role)
 
     # When the user posts a new question and a move
-    added = client.post(f"/intake/forms/{form.pk}/fields/new/", {"label": "Phone", "key": "phone", "kind": "phone"})
-    moved = client.post(f"/intake/forms/{form.pk}/fields/{form.fields.last().pk}/move/", {"direction": "up"})
+    added = client.post(
+        f"/intake/forms/{form.pk}/fields/new/", {"label": "Phone", "key": "phone", "kind": "phone"}
+    )
+    moved = client.post(
+        f"/intake/forms/{form.pk}/fields/{form.fields.last().pk}/move/", {"direction": "up"}
+    )
 
     # Then only roles that change forms get through
     may_change = PAGE_ACCESS[role][3]
@@ -133,7 +144,9 @@ def test_form_list_shows_each_form_with_its_address_mode_and_submission_count(ui
 def test_form_list_filters_by_live_state(ui_client, make_form):
     make_form("live-one", name="Live one")
     make_form("gone", name="Gone one", is_live=False)
-    html = text(ui_client("marketer").get("/intake/forms/?is_live=false", headers={"HX-Request": "true"}))
+    html = text(
+        ui_client("marketer").get("/intake/forms/?is_live=false", headers={"HX-Request": "true"})
+    )
     assert "Gone one" in html and "Live one" not in html
 
 
@@ -181,7 +194,9 @@ def test_creating_a_form_leads_to_its_builder(ui_client):
     assert "No questions yet" in text(builder)
 
 
-def test_form_settings_show_a_taken_address_and_a_bad_origin_next_to_their_fields(ui_client, make_form):
+def test_form_settings_show_a_taken_address_and_a_bad_origin_next_to_their_fields(
+    ui_client, make_form
+):
     # Given a form at /f/webinar and another form
     make_form("webinar")
     other = make_form("other")
@@ -191,11 +206,15 @@ def test_form_settings_show_a_taken_address_and_a_bad_origin_next_to_their_field
     response = ui_client("marketer").post(
         f"/intake/forms/{other.pk}/edit/",
         {
-            "name": other.name, "slug": "webinar", "title": other.title,
-            "update_mode": "contacts_and_leads", "lead_topic": "x",
+            "name": other.name,
+            "slug": "webinar",
+            "title": other.title,
+            "update_mode": "contacts_and_leads",
+            "lead_topic": "x",
             "contact_strategy": settings.default_contact_strategy_id,
             "lead_strategy": settings.default_lead_strategy_id,
-            "submit_label": "Go", "thank_you_message": "Thanks",
+            "submit_label": "Go",
+            "thank_you_message": "Thanks",
             "allowed_origins": "https://www.example.com/landing",
         },
         headers={"HX-Request": "true"},
@@ -218,7 +237,13 @@ def test_builder_adds_a_question_that_appears_in_the_list_and_the_preview(ui_cli
     # When the marketer adds a phone question through the builder (htmx)
     response = client.post(
         f"/intake/forms/{form.pk}/fields/new/",
-        {"label": "Mobile phone", "key": "mobile", "kind": "phone", "maps_to": "contact.phone", "required": "on"},
+        {
+            "label": "Mobile phone",
+            "key": "mobile",
+            "kind": "phone",
+            "maps_to": "contact.phone",
+            "required": "on",
+        },
         headers=HTMX,
     )
 
@@ -252,14 +277,22 @@ def test_builder_moves_a_question_up_and_the_preview_follows(ui_client, make_for
 
     # And moving the first question up changes nothing
     email = form.fields.get(key="email")
-    html = text(client.post(f"/intake/forms/{form.pk}/fields/{email.pk}/move/", {"direction": "up"}, headers=HTMX))
+    html = text(
+        client.post(
+            f"/intake/forms/{form.pk}/fields/{email.pk}/move/", {"direction": "up"}, headers=HTMX
+        )
+    )
     assert question_labels(html)[0] == "Email"
 
 
 def test_builder_removes_a_question_from_the_list_and_the_preview(ui_client, make_form):
     form = make_form()
     company = form.fields.get(key="company")
-    html = text(ui_client("marketer").post(f"/intake/forms/{form.pk}/fields/{company.pk}/delete/", headers=HTMX))
+    html = text(
+        ui_client("marketer").post(
+            f"/intake/forms/{form.pk}/fields/{company.pk}/delete/", headers=HTMX
+        )
+    )
     assert "Company" not in question_labels(html)
     assert "company" not in preview_names(html)
     assert not FormField.objects.filter(pk=company.pk).exists()
@@ -275,11 +308,19 @@ def test_builder_edits_a_question_in_place(ui_client, make_form):
     assert "Edit “First name”" in editor and 'value="first_name"' in editor
 
     # …and saves a new label, required
-    html = text(client.post(
-        f"/intake/forms/{form.pk}/fields/{first.pk}/edit/",
-        {"label": "Given name", "key": "first_name", "kind": "text", "maps_to": "contact.first_name", "required": "on"},
-        headers=HTMX,
-    ))
+    html = text(
+        client.post(
+            f"/intake/forms/{form.pk}/fields/{first.pk}/edit/",
+            {
+                "label": "Given name",
+                "key": "first_name",
+                "kind": "text",
+                "maps_to": "contact.first_name",
+                "required": "on",
+            },
+            headers=HTMX,
+        )
+    )
 
     # Then the list and the preview show it
     assert question_labels(html)[1] == "Given name"
@@ -289,20 +330,33 @@ def test_builder_edits_a_question_in_place(ui_client, make_form):
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ({"kind": "text", "maps_to": "contact.consent"}, "Only a consent checkbox can fill contact.consent."),
-        ({"kind": "consent", "maps_to": "contact.email"}, "A consent checkbox maps to contact.consent."),
+        (
+            {"kind": "text", "maps_to": "contact.consent"},
+            "Only a consent checkbox can fill contact.consent.",
+        ),
+        (
+            {"kind": "consent", "maps_to": "contact.email"},
+            "A consent checkbox maps to contact.consent.",
+        ),
         ({"kind": "text", "maps_to": "contact.first_name"}, "already fills contact.first_name"),
-        ({"kind": "choice", "maps_to": "contact.role", "choices": "CEO\nCTO"}, "contact.role takes a choice question"),
+        (
+            {"kind": "choice", "maps_to": "contact.role", "choices": "CEO\nCTO"},
+            "contact.role takes a choice question",
+        ),
         ({"kind": "text", "maps_to": "lead.topics"}, "Select a valid choice"),
     ],
 )
-def test_an_invalid_mapping_is_shown_next_to_the_mapping_and_nothing_is_saved(ui_client, make_form, answer, message):
+def test_an_invalid_mapping_is_shown_next_to_the_mapping_and_nothing_is_saved(
+    ui_client, make_form, answer, message
+):
     # Given a form whose "first_name" question already fills contact.first_name
     form = make_form()
 
     # When the marketer adds a question with a mapping that cannot work
     response = ui_client("marketer").post(
-        f"/intake/forms/{form.pk}/fields/new/", {"label": "Extra", "key": "extra", **answer}, headers=HTMX
+        f"/intake/forms/{form.pk}/fields/new/",
+        {"label": "Extra", "key": "extra", **answer},
+        headers=HTMX,
     )
 
     # Then the builder answers 422 with the message right at the mapping select, keeps the input…
@@ -316,19 +370,31 @@ def test_an_invalid_mapping_is_shown_next_to_the_mapping_and_nothing_is_saved(ui
 
 def test_a_duplicate_key_and_a_choice_without_options_are_refused_inline(ui_client, make_form):
     form = make_form()
-    html = text(ui_client("marketer").post(
-        f"/intake/forms/{form.pk}/fields/new/", {"label": "Email again", "key": "email", "kind": "choice"}, headers=HTMX
-    ))
+    html = text(
+        ui_client("marketer").post(
+            f"/intake/forms/{form.pk}/fields/new/",
+            {"label": "Email again", "key": "email", "kind": "choice"},
+            headers=HTMX,
+        )
+    )
     assert "already uses the key “email”" in section(html, "question-field-key")
     assert "List the options" in section(html, "question-field-choices")
 
 
 def test_preview_shows_the_question_being_written_before_it_is_saved(ui_client, make_form):
     form = make_form()
-    html = text(ui_client("marketer").get(
-        f"/intake/forms/{form.pk}/preview/",
-        {"draft": "1", "label": "Favourite product", "key": "product", "kind": "choice", "choices": "Suite\nCloud"},
-    ))
+    html = text(
+        ui_client("marketer").get(
+            f"/intake/forms/{form.pk}/preview/",
+            {
+                "draft": "1",
+                "label": "Favourite product",
+                "key": "product",
+                "kind": "choice",
+                "choices": "Suite\nCloud",
+            },
+        )
+    )
     assert "Favourite product" in html and ">Cloud</option>" in html
     assert "not saved yet" in html
     assert not FormField.objects.filter(key="product").exists()
@@ -337,7 +403,9 @@ def test_preview_shows_the_question_being_written_before_it_is_saved(ui_client, 
 def test_builder_without_javascript_posts_and_comes_back_to_the_builder(ui_client, make_form):
     form = make_form()
     client = ui_client("marketer")
-    response = client.post(f"/intake/forms/{form.pk}/fields/new/", {"label": "Job", "key": "job", "kind": "text"})
+    response = client.post(
+        f"/intake/forms/{form.pk}/fields/new/", {"label": "Job", "key": "job", "kind": "text"}
+    )
     assert response.status_code == 302 and response["Location"] == f"/intake/forms/{form.pk}/"
     page = text(client.get(response["Location"]))
     assert "Question “Job” added." in page and question_labels(page)[-1] == "Job"
@@ -354,7 +422,9 @@ def test_builder_warns_when_the_contact_strategy_has_nothing_to_compare(ui_clien
 def test_form_page_shows_the_endpoint_and_an_example_with_the_question_keys(ui_client, make_form):
     form = make_form()
     html = text(ui_client("sales_manager").get(f"/intake/forms/{form.pk}/"))
-    assert "http://testserver/api/v1/public/forms/webinar/submissions" in section(html, "submit-url")
+    assert "http://testserver/api/v1/public/forms/webinar/submissions" in section(
+        html, "submit-url"
+    )
     curl = section(html, "curl-example")
     assert "&quot;email&quot;: &quot;ada.lovelace@example.com&quot;" in curl
     assert "&quot;consent&quot;: true" in curl
@@ -392,7 +462,11 @@ def test_submissions_filter_by_status_and_page(ui_client, make_form):
     form_submit(form=form, raw={"website_url_hp": "spam", "email": "bot@example.com"})
     client = ui_client("seller")
 
-    rejected = text(client.get(f"/intake/forms/{form.pk}/submissions/?status=rejected", headers={"HX-Request": "true"}))
+    rejected = text(
+        client.get(
+            f"/intake/forms/{form.pk}/submissions/?status=rejected", headers={"HX-Request": "true"}
+        )
+    )
     assert rejected.count('<tr id="submission-') == 1 and "Hidden field filled in." in rejected
 
     second = text(client.get(f"/intake/forms/{form.pk}/submissions/?status=accepted&page=2"))
@@ -425,7 +499,13 @@ def test_administrator_creates_a_strategy_with_ordered_fields(ui_client):
     client = ui_client("administrator")
     response = client.post(
         "/intake/strategies/new/",
-        {"name": "Lead by email and campaign", "target": "lead", "field_0": "lead.campaign", "field_1": "contact.email", "field_2": ""},
+        {
+            "name": "Lead by email and campaign",
+            "target": "lead",
+            "field_0": "lead.campaign",
+            "field_1": "contact.email",
+            "field_2": "",
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/intake/strategies/"
     strategy = MatchingStrategy.objects.get(name="Lead by email and campaign")
@@ -437,15 +517,24 @@ def test_administrator_creates_a_strategy_with_ordered_fields(ui_client):
 @pytest.mark.parametrize(
     ("posted", "where", "message"),
     [
-        ({"field_0": "contact.email", "field_1": "contact.email"}, "strategy-fields", "A field is listed twice."),
+        (
+            {"field_0": "contact.email", "field_1": "contact.email"},
+            "strategy-fields",
+            "A field is listed twice.",
+        ),
         ({"field_0": ""}, "strategy-fields", "List at least one field."),
         ({"field_0": "lead.origin_ref"}, "id_field_0", "Select a valid choice"),
-        ({"name": "contact BY email", "field_0": "contact.phone"}, "field-name", "Another strategy already has this name."),
+        (
+            {"name": "contact BY email", "field_0": "contact.phone"},
+            "field-name",
+            "Another strategy already has this name.",
+        ),
     ],
 )
 def test_strategy_form_shows_invalid_choices_inline(ui_client, posted, where, message):
     response = ui_client("administrator").post(
-        "/intake/strategies/new/", {"name": "New one", "target": "contact", "field_0": "", "field_1": "", **posted},
+        "/intake/strategies/new/",
+        {"name": "New one", "target": "contact", "field_0": "", "field_1": "", **posted},
         headers={"HX-Request": "true"},
     )
     html = text(response)
@@ -456,10 +545,13 @@ def test_strategy_form_shows_invalid_choices_inline(ui_client, posted, where, me
 
 
 def test_changing_the_target_offers_that_records_fields(ui_client):
-    html = text(ui_client("administrator").post(
-        "/intake/strategies/new/", {"name": "Mine", "target": "lead", "field_0": "contact.phone", "_refresh": "1"},
-        headers={"HX-Request": "true"},
-    ))
+    html = text(
+        ui_client("administrator").post(
+            "/intake/strategies/new/",
+            {"name": "Mine", "target": "lead", "field_0": "contact.phone", "_refresh": "1"},
+            headers={"HX-Request": "true"},
+        )
+    )
     places = section(html, "strategy-fields")
     assert "lead.origin_ref" in places and "contact.phone" not in places
     assert 'value="Mine"' in html and "errorlist" not in html
@@ -490,12 +582,15 @@ def test_administrator_changes_the_default_pair_and_new_forms_start_with_it(ui_c
     client = ui_client("administrator")
     lead_default = IntakeSettings.objects.get().default_lead_strategy_id
     response = client.post(
-        "/intake/settings/", {"default_contact_strategy": by_names.pk, "default_lead_strategy": lead_default}
+        "/intake/settings/",
+        {"default_contact_strategy": by_names.pk, "default_lead_strategy": lead_default},
     )
     assert response.status_code == 302
     assert IntakeSettings.objects.get().default_contact_strategy == by_names
     new_form = text(client.get("/intake/forms/new/"))
-    assert re.search(rf'<option value="{by_names.pk}" selected>', section(new_form, "id_contact_strategy"))
+    assert re.search(
+        rf'<option value="{by_names.pk}" selected>', section(new_form, "id_contact_strategy")
+    )
 
 
 def test_settings_refuse_a_lead_strategy_as_the_contact_default(ui_client):
@@ -522,7 +617,12 @@ def test_demo_forms_are_created_once_and_take_submissions(client):
     assert demo_forms_create() == []
     response = client.post(
         "/f/contact-sales",
-        {"email": "eva@example.com", "company": "Nordic Systems", "consent": "on", "interest": "Cloud Platform"},
+        {
+            "email": "eva@example.com",
+            "company": "Nordic Systems",
+            "consent": "on",
+            "interest": "Cloud Platform",
+        },
     )
     assert response.status_code == 200
     eva = Contact.objects.get(email_normalized="eva@example.com")
@@ -541,7 +641,12 @@ def test_lists_and_builder_take_as_many_queries_for_many_rows_as_for_one(ui_clie
     form = make_form()
     form_submit(form=form, raw={"email": "first@example.com"})
     client = ui_client("marketer")
-    urls = ["/intake/forms/", f"/intake/forms/{form.pk}/", f"/intake/forms/{form.pk}/submissions/", "/intake/strategies/"]
+    urls = [
+        "/intake/forms/",
+        f"/intake/forms/{form.pk}/",
+        f"/intake/forms/{form.pk}/submissions/",
+        "/intake/strategies/",
+    ]
     for url in urls:
         client.get(url)
     few = [_queries(client, url) for url in urls]

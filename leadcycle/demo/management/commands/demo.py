@@ -5,7 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from leadcycle.crm.models import Account, Contact, Interaction, Lead, Opportunity, Task
 from leadcycle.demo.dataset import DEMO_USERS, demo_dataset_create, demo_loaded, demo_password
+from leadcycle.events.services import demo_events_create
+from leadcycle.intake.services import demo_forms_create
 
 
 class Command(BaseCommand):
@@ -33,11 +36,24 @@ class Command(BaseCommand):
             raise CommandError("Demo data is already loaded (use --if-empty to skip quietly).")
         else:
             summary = demo_dataset_create(contacts=options["contacts"], seed=options["seed"])
+            forms = demo_forms_create()
+            events = demo_events_create()
+            # What is in the database now, the forms' and events' leads and contacts included.
+            totals = {
+                m.__name__: m.objects.count()
+                for m in (Account, Contact, Lead, Opportunity, Interaction, Task)
+            }
             self.stdout.write(
-                f"Loaded {summary.accounts} accounts, {summary.contacts} contacts, "
-                f"{summary.leads} leads, {summary.opportunities} opportunities, "
-                f"{summary.interactions} interactions, {summary.tasks} tasks."
+                f"Loaded {totals['Account']} accounts, {totals['Contact']} contacts, "
+                f"{totals['Lead']} leads, {totals['Opportunity']} opportunities, "
+                f"{totals['Interaction']} interactions, {totals['Task']} tasks, "
+                f"{len(forms)} forms, {len(events)} events "
+                f"(dataset seed {options['seed']}: {summary.contacts} contacts generated)."
             )
+            for form in forms:
+                self.stdout.write(f"  form: http://127.0.0.1:8000/f/{form.slug}")
+            for event in events:
+                self.stdout.write(f"  event: http://127.0.0.1:8000/e/{event.slug}/")
         self.stdout.write("Demo logins (username / password):")
         for username, role in DEMO_USERS.items():
             self.stdout.write(f"  {username:<13} {demo_password(username):<24} {role}")
