@@ -9,6 +9,8 @@ from leadcycle.testing.factories import UserFactory
 from leadcycle.users.roles import ROLES
 from leadcycle.users.services import api_token_create
 
+pytest_plugins = ["leadcycle.testing.browser"]
+
 
 @pytest.fixture
 def role_user(db: None) -> Callable[[str], object]:

@@ -4,15 +4,15 @@ Each test logs in through the login form against pytest-django's live server and
 clicks, types and reads what is on the screen.
 """
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from leadcycle.crm.models import Contact, Lead
+from leadcycle.testing.browser import PHONE, log_in
 from leadcycle.testing.factories import (
     AccountFactory,
     ContactFactory,
@@ -23,63 +23,7 @@ from leadcycle.testing.factories import (
 )
 from leadcycle.users.roles import ROLES
 
-CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "pw-for-tests-123"
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread, so Django's ORM (used by the
-    # factories) must be told that synchronous calls here are fine.
-    added = "DJANGO_ALLOW_ASYNC_UNSAFE" not in os.environ
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-    if added:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """``open_page(viewport=...)`` → a fresh page (own cookies); every page closes afterwards."""
-    contexts = []
-
-    def make(viewport: dict[str, int] = LAPTOP) -> Page:
-        context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def log_in(page: Page, base_url: str, username: str, *, start: str = "/") -> None:
-    """Open ``start`` while logged out, and log in on the login page it leads to."""
-    page.goto(base_url + start)
-    assert urlsplit(page.url).path == "/login/"
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(base_url + start)
 
 
 def test_marketer_creates_a_contact_and_a_lead_that_shows_on_the_contact_page(
@@ -165,7 +109,8 @@ def test_lead_list_fits_a_phone_and_the_menu_opens(
             topic=f"Onboarding Package for Enterprise Customers — Partner Roadshow {n}",
             campaign="Customer Summit Warsaw, Autumn Edition",
             parent_contact=ContactFactory(
-                first_name="Maximiliana", last_name=f"Wiśniewska-Lindqvist{n}",
+                first_name="Maximiliana",
+                last_name=f"Wiśniewska-Lindqvist{n}",
                 email=f"maximiliana.wisniewska-lindqvist{n}@a-very-long-domain.example",
             ),
         )
@@ -206,12 +151,24 @@ def test_no_role_is_shown_a_link_it_may_not_open(
     log_in(page, base, "user", start="/leads/")
 
     # When the user visits the pages reachable from the menu and the record pages
-    pages = ["/", "/leads/", "/contacts/", "/accounts/", "/opportunities/", "/tasks/",
-             f"/leads/{lead.pk}/", f"/contacts/{lead.parent_contact_id}/",
-             f"/accounts/{contact.account_id}/", f"/opportunities/{opportunity.pk}/",
-             f"/tasks/{task.pk}/", "/tokens/"]
+    pages = [
+        "/",
+        "/leads/",
+        "/contacts/",
+        "/accounts/",
+        "/opportunities/",
+        "/tasks/",
+        f"/leads/{lead.pk}/",
+        f"/contacts/{lead.parent_contact_id}/",
+        f"/accounts/{contact.account_id}/",
+        f"/opportunities/{opportunity.pk}/",
+        f"/tasks/{task.pk}/",
+        "/tokens/",
+    ]
     nav_links = page.get_by_role("navigation", name="Main").get_by_role("link")
-    reachable = {urlsplit(href).path for href in nav_links.evaluate_all("els => els.map(e => e.href)")}
+    reachable = {
+        urlsplit(href).path for href in nav_links.evaluate_all("els => els.map(e => e.href)")
+    }
     links: set[str] = set()
     broken_dashboard = False
     for path in pages:
@@ -231,9 +188,7 @@ def test_no_role_is_shown_a_link_it_may_not_open(
         links.update(href for href in hrefs if not href.startswith("/api/"))
 
     # Then every link it was shown opens for it
-    forbidden = sorted(
-        href for href in links if page.request.get(base + href).status == 403
-    )
+    forbidden = sorted(href for href in links if page.request.get(base + href).status == 403)
     assert forbidden == [], f"{role} is shown links it may not open"
     if broken_dashboard:
         # Everything else was checked; the dashboard's own selector fails for roles that see

@@ -1,78 +1,25 @@
 """The check-in screen on a phone, in Debian's chromium driven by Playwright: the desk logs
 in, finds a person by typing, taps Check in, sees it counted, and undoes a mis-tap."""
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from leadcycle.crm.models import Interaction
 from leadcycle.events.models import Registration
 from leadcycle.events.services import registration_create
 from leadcycle.events.tests.conftest import person
+from leadcycle.testing.browser import PHONE, log_in
 from leadcycle.testing.factories import UserFactory
-
-CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "pw-for-tests-123"
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are fine.
-    added = "DJANGO_ALLOW_ASYNC_UNSAFE" not in os.environ
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-    if added:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
 
 @pytest.fixture
-def phone(browser: Browser) -> Iterator[Callable[[], Page]]:
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # type: ignore[arg-type]
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def log_in(page: Page, base_url: str, username: str, *, start: str) -> None:
-    page.goto(base_url + start)
-    assert urlsplit(page.url).path == "/login/"
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(base_url + start)
+def phone(open_page: Callable[..., Page]) -> Callable[[], Page]:
+    return lambda: open_page(viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 def test_the_desk_checks_people_in_on_a_phone(
