@@ -112,7 +112,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'leadcycle.sqlite3'}"),
+        # An empty DATABASE_URL means "not set".
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'leadcycle.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
 }
