@@ -209,14 +209,37 @@ def account_find_or_create(*, values: Mapping[str, object]) -> Account | None:
     name = " ".join(str(data.get("name") or "").split())
     if not domain and not name:
         return None
-    existing = None
-    if domain:
-        existing = Account.objects.filter(web_domain=domain).order_by("id").first()
-    if existing is None and name:
-        existing = Account.objects.filter(name__iexact=name).order_by("id").first()
+
+    def find() -> Account | None:
+        found = None
+        if domain:
+            found = Account.objects.filter(web_domain=domain).order_by("id").first()
+        if found is None and name:
+            found = Account.objects.filter(name__iexact=name).order_by("id").first()
+        return found
+
+    existing = find()
     if existing is not None:
         return existing
-    return account_create(by=None, data={**data, "name": name or domain})
+    # Two submissions naming the same new company must not both create it: serialise the
+    # creation per company (a transaction-scoped lock), then look again.
+    _lock_for_create("account", domain or normalized("account.name", name))
+    return find() or account_create(by=None, data={**data, "name": name or domain})
+
+
+def _lock_for_create(kind: str, identity: str) -> None:
+    """Hold, until the transaction ends, a lock on creating the ``kind`` named ``identity``.
+
+    PostgreSQL: an advisory transaction lock on a 64-bit hash; a concurrent transaction asking
+    for the same one waits until this one commits. SQLite needs none: writers are serialised.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(f"{kind}\x1f{identity}".encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+        )
 
 
 # Form submissions ----------------------------------------------------------------------------

@@ -98,3 +98,17 @@ def test_concurrent_new_person_with_a_name_strategy(on_postgresql, make_form):
     assert errors == []
     # one person by the strategy's rule, even though every submission brought a new email
     assert Contact.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_naming_one_new_company_create_it_once(on_postgresql, make_form):
+    from leadcycle.crm.models import Account
+
+    form = make_form()
+    errors = _run_concurrently(form.pk, [
+        {"email": f"staff{i}@initech.example", "company": "Initech" if i % 2 else " INITECH "}
+        for i in range(N)
+    ])
+    assert errors == []
+    assert Account.objects.count() == 1
+    assert Contact.objects.filter(account__name__iexact="initech").count() == N
