@@ -100,7 +100,46 @@ def markdown_section(results: dict[str, Any]) -> str:
             f"| {w['peak_rss_mb']:.0f} "
             f"| {'all pass' if not failed else 'FAIL: ' + ', '.join(failed)} |"
         )
+    # Workloads that serve requests also report latency and where the CPU went.
+    served = [
+        (w["name"], run_name, details)
+        for w in results["workloads"]
+        for run_name, details in [
+            ("ours", w.get("details", {})),
+            *((a["name"], a.get("details", {})) for a in w.get("baseline_alternatives", [])),
+        ]
+        if "latency_ms" in details
+    ]
+    if served:
+        lines.append("")
+    for name, run_name, details in served:
+        lines.append(f"- `{name}`, {run_name}: {_served_summary(details)}")
     return "\n".join(lines)
+
+
+def _served_summary(d: dict[str, Any]) -> str:
+    """One line about a run that served requests: rate, latency, statuses, CPU."""
+    lat = d["latency_ms"]
+    text = (
+        f"{_number(d.get('submissions_per_s'))}/s, latency ms p50 {_number(lat['p50'])} · "
+        f"p95 {_number(lat['p95'])} · p99 {_number(lat['p99'])} · max {_number(lat['max'])}"
+    )
+    if statuses := d.get("status_counts"):
+        text += "; responses " + ", ".join(f"{k}: {v:,}" for k, v in statuses.items())
+    if per := d.get("cpu_ms_per_submission"):
+        text += "; CPU ms per request " + ", ".join(
+            f"{k.replace('_', ' ')} {_number(v, 1)}" for k, v in per.items() if v is not None
+        )
+    if cores := d.get("cpu_cores"):
+        busy = ", ".join(
+            f"{k.replace('_', ' ')} {_number(v, 2)}"
+            for k, v in cores.items()
+            if k != "cpu_count" and v is not None
+        )
+        text += f"; cores busy (of {cores.get('cpu_count')}): {busy}"
+    if d.get("truncated"):
+        text += "; stopped at the time limit"
+    return text
 
 
 def update_markdown(path: Path, key: str, section: str) -> None:
