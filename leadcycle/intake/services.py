@@ -223,23 +223,25 @@ def account_find_or_create(*, values: Mapping[str, object]) -> Account | None:
         return existing
     # Two submissions naming the same new company must not both create it: serialise the
     # creation per company (a transaction-scoped lock), then look again.
-    _lock_for_create("account", domain or normalized("account.name", name))
-    return find() or account_create(by=None, data={**data, "name": name or domain})
+    if _lock_for_create("account", domain or normalized("account.name", name)):
+        existing = find()  # someone may have created it while we waited
+    return existing or account_create(by=None, data={**data, "name": name or domain})
 
 
-def _lock_for_create(kind: str, identity: str) -> None:
+def _lock_for_create(kind: str, identity: str) -> bool:
     """Hold, until the transaction ends, a lock on creating the ``kind`` named ``identity``.
 
     PostgreSQL: an advisory transaction lock on a 64-bit hash; a concurrent transaction asking
     for the same one waits until this one commits. SQLite needs none: writers are serialised.
     """
     if connection.vendor != "postgresql":
-        return
+        return False
     digest = hashlib.sha256(f"{kind}\x1f{identity}".encode()).digest()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
         )
+    return True
 
 
 # Form submissions ----------------------------------------------------------------------------

@@ -30,7 +30,8 @@ def test_registering_a_new_person_and_again_stays_within_its_query_budget(make_e
     # intake's matching and the CRM services (contact, account, lead with their audit rows)
     # are most of it; the event's own part is lock, strategy, duplicate check, seats, insert,
     # interaction and audit.
-    assert new <= 36
+    # On PostgreSQL a new company also takes its creation lock and looks again (2 queries).
+    assert new <= 36 + (2 if connection.vendor == "postgresql" else 0)
     assert again <= 8
 
 
