@@ -183,3 +183,26 @@ def audit_delete_with_cascade(
         )
     )
     AuditEntry.objects.bulk_create(entries)
+
+
+def audit_create(*, actor: Actor, instance: models.Model) -> AuditEntry | None:
+    """Audit a record just created: every field's value as it was saved."""
+    return audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=instance,
+        after=record_snapshot(instance),
+    )
+
+
+def audit_update(
+    *, actor: Actor, instance: models.Model, before: Mapping[str, Any]
+) -> AuditEntry | None:
+    """Audit a record just saved, against its ``record_snapshot`` taken before the change."""
+    return audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=instance,
+        before=before,
+        after=record_snapshot(instance),
+    )

@@ -16,8 +16,10 @@ from django.utils import timezone
 from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import (
     Actor,
+    audit_create,
     audit_delete_with_cascade,
     audit_record,
+    audit_update,
     record_snapshot,
 )
 from leadcycle.bulk import insert_rows
@@ -81,12 +83,7 @@ def _save_new(instance: M, *, by: Actor, data: Mapping[str, Any]) -> M:
     _assign(instance, data)
     _validate(instance, data)
     instance.save()
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.CREATE,
-        instance=instance,
-        after=record_snapshot(instance),
-    )
+    audit_create(actor=by, instance=instance)
     return instance
 
 
@@ -95,13 +92,7 @@ def _save_changes(instance: M, *, by: Actor, data: Mapping[str, Any]) -> M:
     _assign(instance, data)
     _validate(instance, data)
     instance.save()
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=instance,
-        before=before,
-        after=record_snapshot(instance),
-    )
+    audit_update(actor=by, instance=instance, before=before)
     return instance
 
 
@@ -384,13 +375,7 @@ def task_update(*, task: Task, by: Actor, data: Mapping[str, Any]) -> Task:
     _task_needs_worker(task)
     _validate(task, data)
     task.save()
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=task,
-        before=before,
-        after=record_snapshot(task),
-    )
+    audit_update(actor=by, instance=task, before=before)
     _notify_assignee(task, by=by, previous_assignee_id=previous_assignee_id)
     return task
 

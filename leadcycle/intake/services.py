@@ -26,7 +26,13 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
-from leadcycle.audit.services import Actor, audit_record, record_snapshot
+from leadcycle.audit.services import (
+    Actor,
+    audit_create,
+    audit_record,
+    audit_update,
+    record_snapshot,
+)
 from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead
 from leadcycle.crm.normalize import display_email, normalize_domain, normalize_email
@@ -713,9 +719,7 @@ def form_create(
     _assign(form, values, FORM_EDITABLE)
     _form_check(form)
     _form_save(form)
-    audit_record(
-        actor=by, action=AuditEntry.Action.CREATE, instance=form, after=record_snapshot(form)
-    )
+    audit_create(actor=by, instance=form)
     for index, question in enumerate(fields):
         try:
             form_field_create(form=form, by=by, data=question)
@@ -731,13 +735,7 @@ def form_update(*, form: MarketingForm, by: Actor, data: Mapping[str, Any]) -> M
     _assign(form, data, FORM_EDITABLE)
     _form_check(form)
     _form_save(form)
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=form,
-        before=before,
-        after=record_snapshot(form),
-    )
+    audit_update(actor=by, instance=form, before=before)
     return form
 
 
@@ -830,12 +828,7 @@ def form_field_create(*, form: MarketingForm, by: Actor, data: Mapping[str, Any]
     _form_field_check(question)
     question.position = len(_positions_normalize(form))
     question.save()
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.CREATE,
-        instance=question,
-        after=record_snapshot(question),
-    )
+    audit_create(actor=by, instance=question)
     return question
 
 
@@ -846,13 +839,7 @@ def form_field_update(*, field: FormField, by: Actor, data: Mapping[str, Any]) -
     _assign(field, data, FORM_FIELD_EDITABLE)
     _form_field_check(field)
     field.save()
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=field,
-        before=before,
-        after=record_snapshot(field),
-    )
+    audit_update(actor=by, instance=field, before=before)
     return field
 
 
@@ -926,12 +913,7 @@ def strategy_create(*, by: Actor, data: Mapping[str, Any]) -> MatchingStrategy:
     strategy = MatchingStrategy()
     _strategy_name_check(strategy, data.get("name"))
     strategy = strategy_save(strategy=strategy, data=data)
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.CREATE,
-        instance=strategy,
-        after=record_snapshot(strategy),
-    )
+    audit_create(actor=by, instance=strategy)
     return strategy
 
 
@@ -954,13 +936,7 @@ def strategy_update(
                 "strategy_in_use",
             )
     strategy = strategy_save(strategy=strategy, data=data)
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=strategy,
-        before=before,
-        after=record_snapshot(strategy),
-    )
+    audit_update(actor=by, instance=strategy, before=before)
     return strategy
 
 
@@ -1004,13 +980,7 @@ def intake_settings_update(*, by: Actor, data: Mapping[str, Any]) -> IntakeSetti
             _merge_errors(errors, exc)
     _raise_if(errors)
     settings.save()
-    audit_record(
-        actor=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=settings,
-        before=before,
-        after=record_snapshot(settings),
-    )
+    audit_update(actor=by, instance=settings, before=before)
     return settings
 
 
