@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from leadcycle.crm.normalize import normalize_domain, normalize_email
 
@@ -61,6 +62,8 @@ class Account(TimestampedOwned):
         indexes = [
             models.Index(fields=["web_domain"], name="account_domain_idx"),
             models.Index(fields=["name"], name="account_name_idx"),
+            # Channels find a company by its name in any capitals (``name__iexact``).
+            models.Index(Upper("name"), name="account_name_upper_idx"),
         ]
         constraints = [
             models.CheckConstraint(

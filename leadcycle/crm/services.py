@@ -224,6 +224,10 @@ def lead_create(
         data["parent_contact_id"] = contact.pk
         if data.get("parent_account_id") is None and contact.account_id is not None:
             data["parent_account_id"] = contact.account_id
+    elif isinstance(data.get("parent_contact"), Contact):
+        contact = data["parent_contact"]
+        if data.get("parent_account") is None and data.get("parent_account_id") is None:
+            data["parent_account_id"] = contact.account_id
     elif data.get("parent_contact_id") is not None:
         contact = Contact.objects.filter(pk=data["parent_contact_id"]).first()
         if contact is not None and data.get("parent_account_id") is None:

@@ -219,6 +219,7 @@ class FormField(models.Model):
     choices = models.TextField(blank=True, help_text="For choice fields: one option per line.")
     help_text = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["form", "position", "id"]

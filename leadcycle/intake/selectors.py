@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from leadcycle.crm.listing import BOOL, Filter, ListSpec, Page, list_page
@@ -39,6 +40,11 @@ _LEAD_FILTERS = {
     "lead.source_channel": lambda v: Q(source_channel=str(v).strip()),
 }
 
+# Fields whose database filter above is an equality on the value as the full normalisation
+# gives it (the stored normalised email) or on a value the channel itself writes (origin,
+# channel): what the filter finds, the check in Python would keep.
+_EXACT_IN_DATABASE = frozenset({"contact.email", "lead.origin_ref", "lead.source_channel"})
+
 
 def _record_values(record: Contact | Lead, path: str) -> object:
     entity, name = path.split(".", 1)
@@ -71,17 +77,26 @@ def records_matching(
     condition = Q()
     for path in strategy.fields:
         condition &= filters[path](values[path])
+    # When every field is compared exactly in the database, a candidate is a match: no join
+    # to load the related records for the check in Python.
+    exact = all(path in _EXACT_IN_DATABASE for path in strategy.fields)
     qs: QuerySet[Any]
     if strategy.target == "contact":
+        # The account comes along: channels link the contact's account to the lead.
         qs = Contact.objects.filter(condition).select_related("account")
     else:
-        qs = Lead.objects.filter(condition).select_related("parent_contact", "parent_account")
+        qs = Lead.objects.filter(condition)
+        if not exact:
+            qs = qs.select_related("parent_contact", "parent_account")
         if open_leads_only:
             qs = qs.filter(status=Lead.Status.OPEN)
+    candidates: list[Contact | Lead] = list(qs.order_by("id")[:50])
+    if exact:
+        return candidates
     wanted = {path: normalized(path, values[path]) for path in strategy.fields}
     return [
         record
-        for record in qs.order_by("id")[:50]
+        for record in candidates
         if all(
             normalized(path, _record_values(record, path)) == want for path, want in wanted.items()
         )
@@ -89,13 +104,53 @@ def records_matching(
 
 
 def form_by_slug(slug: str) -> MarketingForm | None:
-    """A live form with its fields, or ``None``."""
-    return (
-        MarketingForm.objects.filter(slug=slug, is_live=True)
+    """A live form with its fields and strategies, or ``None``.
+
+    Public endpoints ask for the same few forms on every request, so each process keeps the
+    forms it loaded and reuses one while its *revision* is unchanged: one indexed query on the
+    form, its strategies and its questions (their ``updated_at`` and count), instead of loading
+    the three tables through the ORM. Any saved change to the form, a question or a strategy, in
+    this process or another, makes the next request load the form afresh.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_FORM_REVISION_SQL, [slug])
+        row = cursor.fetchone()
+    if row is None:
+        _form_cache.pop(slug, None)
+        return None
+    revision = tuple(row)
+    cached = _form_cache.get(slug)
+    if cached is not None and cached[0] == revision:
+        return cached[1]
+    form = (
+        MarketingForm.objects.filter(pk=row[0], is_live=True)
         .select_related("contact_strategy", "lead_strategy")
         .prefetch_related("fields")
         .first()
     )
+    if form is not None:
+        _form_cache[slug] = (revision, form)
+    return form
+
+
+def form_cache_clear(**_: object) -> None:
+    """Forget every cached form (connected to saves and deletes of forms, questions and
+    strategies, so that a change made in this process is seen at once)."""
+    _form_cache.clear()
+
+
+_form_cache: dict[str, tuple[tuple[object, ...], MarketingForm]] = {}
+
+# Table names are fixed here, never taken from input; the slug is a parameter.
+_FORM_REVISION_SQL = (
+    "SELECT f.id, f.updated_at, cs.updated_at, ls.updated_at,"
+    " (SELECT count(*) FROM intake_formfield q WHERE q.form_id = f.id),"
+    " (SELECT max(q.updated_at) FROM intake_formfield q WHERE q.form_id = f.id)"
+    " FROM intake_marketingform f"
+    " JOIN intake_matchingstrategy cs ON cs.id = f.contact_strategy_id"
+    " JOIN intake_matchingstrategy ls ON ls.id = f.lead_strategy_id"
+    " WHERE f.slug = %s AND f.is_live"
+)
 
 
 # Staff side: lists of forms, submissions and strategies (one code path for pages and API) ---

@@ -33,7 +33,6 @@ from leadcycle.audit.services import (
     audit_update,
     record_snapshot,
 )
-from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead
 from leadcycle.crm.normalize import display_email, normalize_domain, normalize_email
 from leadcycle.crm.services import (
@@ -67,16 +66,33 @@ def match_key(strategy: MatchingStrategy, values: Mapping[str, object]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def _claim_key(strategy: MatchingStrategy, key: str) -> MatchKey:
+@dataclass(frozen=True)
+class _ClaimedKey:
+    pk: int
+    contact_id: int | None
+    lead_id: int | None
+
+
+def _claim_key(strategy: MatchingStrategy, key: str) -> _ClaimedKey:
     """The key row, created by us (``contact``/``lead`` still empty) or, when someone else
-    holds it, theirs — after waiting for their transaction to finish. Locked until commit."""
-    insert_rows(
-        MatchKey,
-        [{"strategy_id": strategy.pk, "key": key, "created_at": timezone.now()}],
-        columns=("strategy_id", "key", "created_at"),
-        skip_conflicts_on=("strategy_id", "key"),
-    )
-    return MatchKey.objects.select_for_update().get(strategy=strategy, key=key)
+    holds it, theirs — after waiting for their transaction to finish. Locked until commit.
+
+    One statement: the upsert's ``DO UPDATE`` (a no-op write) is what takes the row lock, and
+    waits for a concurrent inserter of the same key to commit or roll back; ``RETURNING`` then
+    gives the row as that transaction left it.
+    """
+    quote = connection.ops.quote_name
+    table = quote(MatchKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({quote('strategy_id')}, {quote('key')}, {quote('created_at')})"  # noqa: S608 - names from model metadata
+            f" VALUES (%s, %s, %s) ON CONFLICT ({quote('strategy_id')}, {quote('key')})"
+            f" DO UPDATE SET {quote('key')} = EXCLUDED.{quote('key')}"
+            f" RETURNING {quote('id')}, {quote('contact_id')}, {quote('lead_id')}",
+            [strategy.pk, key, timezone.now()],
+        )
+        pk, contact_id, lead_id = cursor.fetchone()
+    return _ClaimedKey(pk, contact_id, lead_id)
 
 
 @dataclass
@@ -114,11 +130,15 @@ def contact_match_or_create(
             # (A stale key, whose contact no longer matches, finds nothing and is re-pointed.)
             matches = records_matching(strategy=strategy, values=values)
         if not matches:
-            contact = _contact_create_or_email_match(data, channel, account)
+            contact = _contact_create_or_email_match(
+                data, channel, account, email_checked=_by_email_alone(strategy)
+            )
             MatchKey.objects.filter(pk=key.pk).update(contact=contact.record)
             return contact
     elif not matches:
-        return _contact_create_or_email_match(data, channel, account)
+        return _contact_create_or_email_match(
+            data, channel, account, email_checked=_by_email_alone(strategy)
+        )
     found: Contact = matches[0]  # type: ignore[assignment]
     email = normalize_email(str(data.get("email") or ""))
     if email and email != found.email_normalized:
@@ -146,11 +166,18 @@ def _contact_changes(contact: Contact, data: Mapping[str, object]) -> dict[str, 
     }
 
 
+def _by_email_alone(strategy: MatchingStrategy) -> bool:
+    """Whether finding no match means that no contact has the email (the default strategy)."""
+    return list(strategy.fields) == ["contact.email"]
+
+
 def _contact_create_or_email_match(
-    data: dict[str, object], channel: str, account: Account | None
+    data: dict[str, object], channel: str, account: Account | None, *, email_checked: bool = False
 ) -> Matched:
+    """Create the contact, unless another contact has its email (then that one is updated).
+    ``email_checked``: the caller has just looked for the email in this transaction."""
     email = normalize_email(str(data.get("email") or ""))
-    if email:
+    if email and not email_checked:
         existing = Contact.objects.filter(email_normalized=email).first()
         if existing is not None:
             # The strategy did not match, but emails are unique: this is the same person.
@@ -158,7 +185,7 @@ def _contact_create_or_email_match(
             if changes:
                 contact_update(contact=existing, by=None, data=changes)
             return Matched(existing, "updated" if changes else "matched")
-    create = {**data, "origin_channel": channel, "account_id": account.pk if account else None}
+    create = {**data, "origin_channel": channel, "account": account}
     return Matched(contact_create(by=None, data=create), "created")
 
 
@@ -174,13 +201,10 @@ def lead_match_or_create(
     """Find the open lead ``values`` describe and update it, or create one. With no strategy
     (*generate leads without matching*, events, journeys) a new lead is always created."""
     data = {**defaults, **_split(values, "lead")}
-    link = {
-        "parent_contact_id": contact.pk if contact else None,
-        "parent_account_id": (
-            contact.account_id
-            if contact and contact.account_id
-            else (account.pk if account else None)
-        ),
+    # Instances, not ids: records loaded or made in this transaction need no existence check.
+    link: dict[str, object] = {
+        "parent_contact": contact,
+        "parent_account": contact.account if contact and contact.account_id else account,
     }
     if strategy is None:
         return Matched(_lead_new(data, link, channel), "created")
@@ -197,7 +221,7 @@ def lead_match_or_create(
         return Matched(_lead_new(data, link, channel), "created")
     lead: Lead = matches[0]  # type: ignore[assignment]
     changes: dict[str, object] = {k: v for k, v in data.items() if v and getattr(lead, k) != v}
-    if lead.parent_contact_id is None and link["parent_contact_id"]:
+    if lead.parent_contact_id is None and contact is not None:
         changes.update(link)
     if changes:
         lead_update(lead=lead, by=None, data=changes)
@@ -488,7 +512,8 @@ def rate_limit_hit(*, key: str, limit: int, window_seconds: int = 60) -> bool:
         quote("window"),
         quote("hits"),
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Outside a transaction the upsert commits by itself: no BEGIN and COMMIT round trips.
+    with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({key_col}, {window_col}, {hits_col}) VALUES (%s, %s, 1) "  # noqa: S608
             f"ON CONFLICT ({key_col}, {window_col}) "
