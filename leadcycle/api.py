@@ -178,6 +178,8 @@ from leadcycle.events.api import router as events_router  # noqa: E402
 from leadcycle.events.public_api import router as public_events_router  # noqa: E402
 from leadcycle.intake.api import router as intake_router  # noqa: E402
 from leadcycle.intake.public_api import router as public_intake_router  # noqa: E402
+from leadcycle.interactions.api import router as interactions_router  # noqa: E402
+from leadcycle.interactions.public_api import router as public_tracking_router  # noqa: E402
 from leadcycle.linkedin.api import router as linkedin_router  # noqa: E402
 from leadcycle.linkedin.public_api import router as linkedin_webhook_router  # noqa: E402
 from leadcycle.users.api import router as users_router  # noqa: E402
@@ -186,9 +188,11 @@ api.add_router("/", crm_router)
 api.add_router("/", intake_router)
 api.add_router("/", events_router)
 api.add_router("/", linkedin_router)
+api.add_router("/", interactions_router)
 api.add_router("/public", public_intake_router)
 api.add_router("/public", public_events_router)
 api.add_router("/public", linkedin_webhook_router)
+api.add_router("/public", public_tracking_router)
 api.add_router("/", users_router)
 
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "leadcycle.intake",
     "leadcycle.events",
     "leadcycle.linkedin",
+    "leadcycle.interactions",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",
@@ -188,5 +189,9 @@ API_PAGE_SIZE_MAX = 500
 
 # Public intake endpoints (forms, events, tracking): requests per client address per minute.
 LEADCYCLE_INTAKE_RATE_LIMIT = int(os.environ.get("LEADCYCLE_INTAKE_RATE_LIMIT", "60"))
+# Page views, email opens and clicks per client address per minute (tracking endpoints).
+LEADCYCLE_TRACKING_RATE_LIMIT = int(os.environ.get("LEADCYCLE_TRACKING_RATE_LIMIT", "600"))
+# A batch of 10,000 interactions is a few megabytes of JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 # Behind a reverse proxy that sets X-Forwarded-For, take the client address from it.
 LEADCYCLE_TRUST_X_FORWARDED_FOR = _env_flag("LEADCYCLE_TRUST_X_FORWARDED_FOR")

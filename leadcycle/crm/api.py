@@ -17,11 +17,10 @@ from pydantic import create_model
 from leadcycle.audit.selectors import audit_trail
 from leadcycle.crm import schemas, services
 from leadcycle.crm.listing import ListSpec, list_page
-from leadcycle.crm.models import Account, Contact, Interaction, Lead, Opportunity, Task
+from leadcycle.crm.models import Account, Contact, Lead, Opportunity, Task
 from leadcycle.crm.selectors import (
     ACCOUNT_LIST,
     CONTACT_LIST,
-    INTERACTION_LIST,
     LEAD_LIST,
     OPPORTUNITY_LIST,
     TASK_LIST,
@@ -66,7 +65,9 @@ def _page_schema(resource: Resource) -> type[Schema]:
     )
 
 
-def _register(resource: Resource) -> None:
+def resource_register(resource: Resource, *, on: Router = router) -> None:
+    """List, get, history and, where the resource has the services, create, change and
+    delete endpoints for one record type, on router ``on`` (another app's, for its records)."""
     model, name = resource.model, str(resource.model._meta.model_name)
     tag = str(model._meta.verbose_name_plural)
     query_schema, page_schema = _query_schema(resource), _page_schema(resource)
@@ -90,21 +91,21 @@ def _register(resource: Resource) -> None:
         require(request.user, "view", model)
         return list(audit_trail(instance=get_object_or_404(model, pk=record_id)))
 
-    router.get(
+    on.get(
         f"/{resource.path}",
         response=page_schema,
         tags=[tag],
         operation_id=f"{name}_list",
         summary=f"List {tag}",
     )(list_records)
-    router.get(
+    on.get(
         f"/{resource.path}/{{record_id}}",
         response=resource.out,
         tags=[tag],
         operation_id=f"{name}_get",
         summary=f"Get one {name}",
     )(get_record)
-    router.get(
+    on.get(
         f"/{resource.path}/{{record_id}}/history",
         response=list[schemas.AuditEntryOut],
         tags=[tag],
@@ -119,7 +120,7 @@ def _register(resource: Resource) -> None:
             require(request.user, "add", model)
             return Status(201, create(by=request.user, data=payload.dict()))  # type: ignore[attr-defined]
 
-        router.post(
+        on.post(
             f"/{resource.path}",
             response={201: resource.out},
             tags=[tag],
@@ -136,7 +137,7 @@ def _register(resource: Resource) -> None:
             data = payload.dict(exclude_unset=True)  # type: ignore[attr-defined]
             return update(**{name: record}, by=request.user, data=data)
 
-        router.patch(
+        on.patch(
             f"/{resource.path}/{{record_id}}",
             response=resource.out,
             tags=[tag],
@@ -152,7 +153,7 @@ def _register(resource: Resource) -> None:
             delete(**{name: get_object_or_404(model, pk=record_id)}, by=request.user)
             return HttpResponse(status=204)
 
-        router.delete(
+        on.delete(
             f"/{resource.path}/{{record_id}}",
             response={204: None},
             tags=[tag],
@@ -237,6 +238,5 @@ for _resource in (
         services.task_update,
         services.task_delete,
     ),
-    Resource("interactions", Interaction, INTERACTION_LIST, schemas.InteractionOut),
 ):
-    _register(_resource)
+    resource_register(_resource)

@@ -320,6 +320,19 @@ class Interaction(models.Model):
     )
     campaign = models.CharField(max_length=200, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Set by the sender of an event; a second event with the same key is ignored.",
+    )
+    visitor_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_default="",  # raw bulk inserts that do not name the column stay valid
+        help_text="The anonymous website visitor, until the visitor becomes a known contact.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -330,6 +343,12 @@ class Interaction(models.Model):
             ),
             models.Index(fields=["lead", "occurred_at"], name="interaction_lead_idx"),
             models.Index(fields=["kind", "occurred_at"], name="interaction_kind_time_idx"),
+            # Anonymous visits waiting for their visitor to become known.
+            models.Index(
+                fields=["visitor_id"],
+                name="interaction_anonymous_idx",
+                condition=Q(contact__isnull=True) & ~Q(visitor_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -257,6 +257,8 @@ class InteractionOut(Schema):
     lead_id: int | None
     campaign: str
     attributes: dict
+    visitor_id: str
+    idempotency_key: str | None
 
 
 class AuditEntryOut(Schema):

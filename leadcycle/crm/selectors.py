@@ -120,6 +120,8 @@ INTERACTION_LIST = ListSpec(
         "kind": Filter("kind", label="Kind"),
         "contact": Filter("contact_id", INT, label="Contact"),
         "lead": Filter("lead_id", INT, label="Lead"),
+        "anonymous": Filter("contact__isnull", BOOL, label="Anonymous visitors"),
+        "visitor": Filter("visitor_id", label="Visitor id"),
     },
     sort_fields=("occurred_at", "kind"),
     default_sort="-occurred_at",

@@ -23,7 +23,7 @@ from leadcycle.audit.services import (
     record_snapshot,
 )
 from leadcycle.bulk import insert_rows
-from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead, Opportunity, Task
+from leadcycle.crm.models import Account, Channel, Contact, Lead, Opportunity, Task
 from leadcycle.crm.normalize import display_email, normalize_email
 from leadcycle.errors import DomainError
 
@@ -401,29 +401,6 @@ def _notify_assignee(task: Task, *, by: Actor, previous_assignee_id: int | None)
 def task_delete(*, task: Task, by: Actor) -> None:
     """Delete a task."""
     _delete(task, by=by)
-
-
-# Interactions --------------------------------------------------------------------------------
-
-
-def interaction_record(
-    *,
-    kind: str,
-    contact_id: int | None,
-    lead_id: int | None = None,
-    campaign: str = "",
-    attributes: Mapping[str, Any] | None = None,
-    occurred_at: datetime.datetime | None = None,
-) -> Interaction:
-    """Record something a contact did. Interactions are append-only and not audited."""
-    return Interaction.objects.create(
-        kind=kind,
-        contact_id=contact_id,
-        lead_id=lead_id,
-        campaign=campaign[:200],
-        attributes=dict(attributes or {}),
-        occurred_at=occurred_at or timezone.now(),
-    )
 
 
 # Bulk ----------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import Actor, audit_record, record_snapshot
 from leadcycle.crm.models import Channel, Contact, Interaction, Lead
 from leadcycle.crm.normalize import display_email
-from leadcycle.crm.services import interaction_record
 from leadcycle.errors import DomainError
 from leadcycle.events.models import Event, Registration, RejectedRegistration
 from leadcycle.events.selectors import event_seats, registration_open
@@ -42,6 +41,7 @@ from leadcycle.intake.services import (
     contact_match_or_create,
     lead_match_or_create,
 )
+from leadcycle.interactions.services import interaction_record
 
 _S = Registration.Status
 _EMAIL = EmailValidator()

@@ -17,9 +17,12 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def over_rate_limit(request: HttpRequest, endpoint: str) -> bool:
+def over_rate_limit(request: HttpRequest, endpoint: str, *, limit: int | None = None) -> bool:
+    """Count this request against ``endpoint``'s per-address limit (requests a minute; the
+    intake limit unless ``limit`` is given); ``True`` when it is over."""
     return rate_limit_hit(
-        key=f"{endpoint}:{client_ip(request)}", limit=settings.LEADCYCLE_INTAKE_RATE_LIMIT
+        key=f"{endpoint}:{client_ip(request)}",
+        limit=settings.LEADCYCLE_INTAKE_RATE_LIMIT if limit is None else limit,
     )
 
 

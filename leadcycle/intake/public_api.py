@@ -16,6 +16,7 @@ from leadcycle.intake.models import MarketingForm
 from leadcycle.intake.public import body_too_large, client_ip, over_rate_limit
 from leadcycle.intake.selectors import form_by_slug
 from leadcycle.intake.services import SubmissionRejected, form_check_origin, form_submit
+from leadcycle.intake.visitors import anonymous_visitor_id
 
 router = Router(tags=["public intake"], auth=None)
 
@@ -24,7 +25,9 @@ def _cors(response: HttpResponse, form: MarketingForm | None, origin: str) -> Ht
     if form is not None and origin and form_check_origin(form, origin):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+        response["Access-Control-Allow-Headers"] = (
+            "Content-Type, Idempotency-Key, Leadcycle-Visitor"
+        )
         response["Access-Control-Max-Age"] = "600"
         response["Vary"] = "Origin"
     return response
@@ -104,6 +107,9 @@ def submission_create(request: HttpRequest, slug: str) -> HttpResponse:
             client_ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+            anonymous_visitor_id=anonymous_visitor_id(
+                request, request.headers.get("Leadcycle-Visitor")
+            ),
         )
     except SubmissionRejected as rejected:
         first = next(iter(rejected.errors))

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from leadcycle.intake.public import body_too_large, client_ip, over_rate_limit
 from leadcycle.intake.selectors import form_by_slug
 from leadcycle.intake.services import HONEYPOT_FIELD, SubmissionRejected, form_submit
-from leadcycle.intake.visitors import remember_visitor, visitor_contact_id
+from leadcycle.intake.visitors import anonymous_visitor_id, remember_visitor, visitor_contact_id
 
 
 # Anonymous visitors post here from cached or embedded pages; the submission uses no session
@@ -58,6 +58,7 @@ def hosted_form(request: HttpRequest, slug: str) -> HttpResponse:
             visitor_contact_id=visitor_contact_id(request),
             client_ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
+            anonymous_visitor_id=anonymous_visitor_id(request),
         )
     except SubmissionRejected as rejected:
         context.update(values=raw, errors=rejected.errors)

@@ -39,7 +39,6 @@ from leadcycle.crm.services import (
     account_create,
     contact_create,
     contact_update,
-    interaction_record,
     lead_create,
     lead_update,
 )
@@ -55,6 +54,7 @@ from leadcycle.intake.models import (
     RateBucket,
 )
 from leadcycle.intake.selectors import records_matching, strategy_values_complete
+from leadcycle.interactions.services import interaction_record, visitor_identify
 
 HONEYPOT_FIELD = "website_url_hp"
 _EMAIL = EmailValidator()
@@ -368,12 +368,15 @@ def form_submit(
     client_ip: str | None = None,
     user_agent: str = "",
     idempotency_key: str = "",
+    anonymous_visitor_id: str = "",
 ) -> FormSubmission:
     """Store a submission and apply it: match or create the contact, the account and the lead
     as the form's update mode says, and record a ``form_submitted`` interaction.
 
     Raises ``SubmissionRejected`` (after storing the rejected submission) for invalid values;
     nothing else is written then. A replayed ``idempotency_key`` returns the first submission.
+    ``anonymous_visitor_id`` (the tracking script's id of this browser): the visitor's earlier
+    anonymous website visits are credited to the submission's contact.
     """
     raw = {str(k): v for k, v in raw.items()}
     if idempotency_key:
@@ -408,7 +411,12 @@ def form_submit(
         raise SubmissionRejected(rejected, errors)
     try:
         with transaction.atomic():
-            return _form_apply(form, values, stored_raw, visitor_contact_id, meta)
+            submission = _form_apply(form, values, stored_raw, visitor_contact_id, meta)
+            if submission.contact_id is not None and anonymous_visitor_id:
+                visitor_identify(
+                    visitor_id=anonymous_visitor_id, contact_id=submission.contact_id
+                )
+            return submission
     except IntegrityError:
         if idempotency_key:  # the same submission, replayed concurrently: answer with the first
             earlier = FormSubmission.objects.filter(

@@ -29,7 +29,6 @@ from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import Actor, audit_record, record_snapshot
 from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead
 from leadcycle.crm.normalize import display_email, normalize_email
-from leadcycle.crm.services import interaction_record
 from leadcycle.errors import DomainError
 from leadcycle.intake.fields import FIELDS
 from leadcycle.intake.models import IntakeSettings, MatchingStrategy
@@ -39,6 +38,7 @@ from leadcycle.intake.services import (
     contact_match_or_create,
     lead_match_or_create,
 )
+from leadcycle.interactions.services import interaction_record
 from leadcycle.linkedin.client import LeadSyncApi, LeadSyncError
 from leadcycle.linkedin.models import (
     Connector,

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-PUBLIC_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/f/", "/e/")
+PUBLIC_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/f/", "/e/", "/t/", "/t.js")
 
 
 class LoginRequiredMiddleware:

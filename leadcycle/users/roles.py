@@ -33,7 +33,8 @@ ROLE_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "lead": ALL,
         "opportunity": frozenset({VIEW}),
         "task": frozenset({VIEW, ADD, CHANGE}),
-        "interaction": frozenset({VIEW}),
+        # Marketers connect outside systems that report interactions (the ingestion API).
+        "interaction": frozenset({VIEW, ADD}),
     },
     TELEMARKETER: {
         "account": frozenset({VIEW}),
@@ -80,19 +81,25 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "events.registration": ALL,
         "linkedin.connector": frozenset({VIEW, CHANGE}),
         "linkedin.syncrun": frozenset({VIEW}),
+        "interactions.interactionkind": frozenset({VIEW}),
     },
     TELEMARKETER: {
         # Telemarketers staff event desks: they see registrations and check people in.
         "events.event": frozenset({VIEW}),
         "events.registration": frozenset({VIEW, CHANGE}),
+        "interactions.interactionkind": frozenset({VIEW}),
     },
-    SELLER: {"intake.formsubmission": frozenset({VIEW})},
+    SELLER: {
+        "intake.formsubmission": frozenset({VIEW}),
+        "interactions.interactionkind": frozenset({VIEW}),
+    },
     SALES_MANAGER: {
         "intake.marketingform": frozenset({VIEW}),
         "intake.formsubmission": frozenset({VIEW}),
         "intake.matchingstrategy": frozenset({VIEW}),
         "events.event": frozenset({VIEW}),
         "events.registration": frozenset({VIEW}),
+        "interactions.interactionkind": frozenset({VIEW}),
     },
     ADMINISTRATOR: {
         "intake.marketingform": ALL,
@@ -102,6 +109,7 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "events.registration": ALL,
         "linkedin.connector": ALL,
         "linkedin.syncrun": ALL,
+        "interactions.interactionkind": ALL,
     },
 }
 
