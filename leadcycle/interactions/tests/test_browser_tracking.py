@@ -23,7 +23,7 @@ def company_site(live_server: Any) -> Iterator[str]:
     tracking script the way the Tracking page says."""
 
     class Pages(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             body = (
                 f"<!doctype html><title>Example {self.path}</title><h1>{self.path}</h1>"
                 f'<script src="{live_server.url}/t.js" async></script>'
