@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "leadcycle.events",
     "leadcycle.linkedin",
     "leadcycle.interactions",
+    "leadcycle.scoring",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

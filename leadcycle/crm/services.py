@@ -26,6 +26,7 @@ from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Account, Channel, Contact, Lead, Opportunity, Task
 from leadcycle.crm.normalize import display_email, normalize_email
 from leadcycle.errors import DomainError
+from leadcycle.scoring.services import records_changed
 
 M = TypeVar("M", bound=models.Model)
 
@@ -125,8 +126,10 @@ def account_create(*, by: Actor, data: Mapping[str, Any]) -> Account:
 
 @transaction.atomic
 def account_update(*, account: Account, by: Actor, data: Mapping[str, Any]) -> Account:
-    """Change an account's fields."""
-    return _save_changes(account, by=by, data=data)
+    """Change an account's fields (its leads are rescored)."""
+    account = _save_changes(account, by=by, data=data)
+    records_changed(account_ids=[account.pk])
+    return account
 
 
 @transaction.atomic
@@ -177,8 +180,10 @@ def contact_create(*, by: Actor, data: Mapping[str, Any]) -> Contact:
 
 @transaction.atomic
 def contact_update(*, contact: Contact, by: Actor, data: Mapping[str, Any]) -> Contact:
-    """Change a contact's fields."""
-    return _contact_save(contact, by=by, data=data, new=False)
+    """Change a contact's fields (its leads are rescored)."""
+    contact = _contact_save(contact, by=by, data=data, new=False)
+    records_changed(contact_ids=[contact.pk])
+    return contact
 
 
 @transaction.atomic
@@ -233,6 +238,7 @@ def lead_create(
         if contact is not None and data.get("parent_account_id") is None:
             data["parent_account_id"] = contact.account_id
     lead = _save_new(Lead(), by=by, data=_with_owner(by, data))
+    records_changed(lead_ids=[lead.pk])
     return LeadCreated(lead=lead, contact=contact, contact_created=created)
 
 
@@ -277,7 +283,9 @@ def lead_update(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Lead:
             "A lead with an opportunity cannot be disqualified.",
             fields={"status": "This lead has an opportunity."},
         )
-    return _save_changes(lead, by=by, data=data)
+    lead = _save_changes(lead, by=by, data=data)
+    records_changed(lead_ids=[lead.pk])
+    return lead
 
 
 @transaction.atomic

@@ -39,6 +39,7 @@ from leadcycle.crm.normalize import normalize_email
 from leadcycle.errors import DomainError
 from leadcycle.interactions.models import InteractionKind
 from leadcycle.interactions.selectors import BUILTIN_KINDS, kinds_known
+from leadcycle.scoring.services import records_changed
 
 BATCH_LIMIT = 10_000
 ATTRIBUTES_MAX_BYTES = 8 * 1024
@@ -76,6 +77,7 @@ def interaction_record(
         "occurred_at": occurred_at or timezone.now(),
         "visitor_id": visitor_id,
     }
+    records_changed(contact_ids=[contact_id])
     if not idempotency_key:
         return Interaction.objects.create(**values)
     try:
@@ -276,6 +278,8 @@ def interactions_ingest(*, events: Sequence[object]) -> IngestResult:
             returning=("id", "idempotency_key"),
         )
     result.created_ids = [pk for pk, _ in inserted]
+    if inserted:
+        records_changed(contact_ids=[row.contact_id for row in rows])
     new_keys = {key for _, key in inserted if key is not None}
     seen: set[str] = set()
     for row in rows:
@@ -428,9 +432,12 @@ def visitor_identify(*, visitor_id: str, contact_id: int) -> int:
     One ``UPDATE``; visits already credited to a contact are left alone."""
     if not visitor_id_valid(visitor_id):
         return 0
-    return Interaction.objects.filter(visitor_id=visitor_id, contact__isnull=True).update(
+    attached = Interaction.objects.filter(visitor_id=visitor_id, contact__isnull=True).update(
         contact_id=contact_id
     )
+    if attached:
+        records_changed(contact_ids=[contact_id])
+    return attached
 
 
 # Email opens and clicks ----------------------------------------------------------------------

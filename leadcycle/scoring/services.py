@@ -1,0 +1,492 @@
+"""Writes for scoring: models and their rules, going live and stopping, and computing scores.
+
+Computing is set-based (``leads_score``): for one model and one set of leads — a range of ids
+in a full recompute, the leads of changed contacts in near real time — three statements:
+
+1. an upsert of every eligible lead's score from one ``SELECT`` (``compiler.score_select``),
+   keeping the previous score and when it last changed;
+2. one history row per score that changed or appeared, from the rows the upsert stamped;
+3. ``sales_ready`` set on the open leads that reached the model's sales-ready score (when the
+   setting is on), with their audit entries, and the ``lead_sales_ready`` event after commit.
+
+Scores of leads in the set that are no longer eligible (closed, unlinked) are removed.
+"""
+
+import datetime
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from leadcycle.audit.models import AuditEntry
+from leadcycle.audit.services import (
+    Actor,
+    audit_create,
+    audit_record,
+    audit_update,
+    record_snapshot,
+)
+from leadcycle.bulk import insert_rows
+from leadcycle.crm.models import Contact, Lead
+from leadcycle.errors import DomainError
+from leadcycle.interactions.selectors import kinds_known
+from leadcycle.scoring import compiler
+from leadcycle.scoring.events import lead_sales_ready
+from leadcycle.scoring.models import LeadScore, ScoringModel, ScoringRule, ScoringSettings
+
+EDITABLE = ("name", "description", "target", "sales_ready_score", "grades")
+
+
+def scoring_settings() -> ScoringSettings:
+    settings, _ = ScoringSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    model: ScoringModel
+    rules: list[compiler.Rule]
+    grades: list[compiler.Grade]
+
+
+def model_compile(
+    model: ScoringModel, rules: Sequence[Mapping[str, Any]] | None = None
+) -> CompiledModel:
+    """Check a model's rules and grades (``ValidationError`` naming the part at fault)."""
+    if rules is None:
+        rules = [
+            {"name": r.name, "points": r.points, "conditions": r.conditions}
+            for r in model.rules.all()
+        ]
+    return CompiledModel(
+        model,
+        compiler.parse_rules(model.target, rules, kinds_known()),
+        compiler.parse_grades(model.grades),
+    )
+
+
+def _apply(model: ScoringModel, data: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    unknown = sorted(set(data) - {*EDITABLE, "rules"})
+    if unknown:
+        raise ValidationError({unknown[0]: ValidationError("Unknown field.", code="unknown_field")})
+    for name in EDITABLE:
+        if name in data:
+            setattr(model, name, data[name])
+    rules = data.get("rules")
+    if rules is not None and not isinstance(rules, list):
+        raise ValidationError({"rules": ValidationError("A list of rules.", code="invalid")})
+    return rules
+
+
+def _check(model: ScoringModel, rules: list[dict[str, Any]] | None) -> None:
+    model.full_clean(exclude=["status", "version"], validate_unique=False)
+    if ScoringModel.objects.filter(name__iexact=model.name).exclude(pk=model.pk or 0).exists():
+        raise ValidationError(
+            {"name": ValidationError("Another model has this name.", code="duplicate")}
+        )
+    if rules is not None or model.pk is None:
+        model_compile(model, rules or [])
+    else:
+        model_compile(model)
+
+
+def _rules_save(model: ScoringModel, rules: list[dict[str, Any]]) -> None:
+    model.rules.all().delete()
+    ScoringRule.objects.bulk_create(
+        ScoringRule(
+            model=model,
+            position=position,
+            name=str(rule["name"]).strip(),
+            points=rule["points"],
+            conditions=rule["conditions"],
+        )
+        for position, rule in enumerate(rules)
+    )
+
+
+@transaction.atomic
+def scoring_model_create(*, by: Actor, data: Mapping[str, Any]) -> ScoringModel:
+    """Create a draft model with its rules."""
+    model = ScoringModel()
+    rules = _apply(model, data) or []
+    _check(model, rules)
+    model.save()
+    _rules_save(model, rules)
+    audit_create(actor=by, instance=model)
+    return model
+
+
+@transaction.atomic
+def scoring_model_update(
+    *, model: ScoringModel, by: Actor, data: Mapping[str, Any]
+) -> ScoringModel:
+    """Change a model (``rules``, when given, replace all of them). A live model gets a new
+    version and every lead is rescored with it."""
+    model = ScoringModel.objects.select_for_update().get(pk=model.pk)
+    before = record_snapshot(model)
+    if "target" in data and data["target"] != model.target and model.status != "draft":
+        raise DomainError(
+            "model_not_draft",
+            "Only a draft model can change its target.",
+            fields={"target": "The model has scored leads already."},
+        )
+    rules = _apply(model, data)
+    _check(model, rules)
+    if model.status == ScoringModel.Status.LIVE:
+        model.version += 1
+    model.save()
+    if rules is not None:
+        _rules_save(model, rules)
+    audit_update(actor=by, instance=model, before=before)
+    if model.status == ScoringModel.Status.LIVE:
+        _enqueue_recompute(model.pk)
+    return model
+
+
+@transaction.atomic
+def scoring_model_go_live(*, model: ScoringModel, by: Actor) -> ScoringModel:
+    """Take a draft (or stopped) model live: it must compile and have a rule; every eligible
+    lead is then scored in the background."""
+    model = ScoringModel.objects.select_for_update().get(pk=model.pk)
+    if model.status == ScoringModel.Status.LIVE:
+        raise DomainError("model_live", f"“{model}” is live already.")
+    compiled = model_compile(model)
+    if not compiled.rules:
+        raise DomainError(
+            "model_has_no_rules", "Add a rule before going live.", fields={"rules": "Empty."}
+        )
+    before = record_snapshot(model)
+    if model.status == ScoringModel.Status.STOPPED:
+        model.version += 1
+    model.status = ScoringModel.Status.LIVE
+    model.live_since = timezone.now()
+    model.save()
+    audit_update(actor=by, instance=model, before=before)
+    _enqueue_recompute(model.pk)
+    return model
+
+
+@transaction.atomic
+def scoring_model_stop(*, model: ScoringModel, by: Actor) -> ScoringModel:
+    """Stop a live model; its scores go too when the setting says so (history stays)."""
+    model = ScoringModel.objects.select_for_update().get(pk=model.pk)
+    if model.status != ScoringModel.Status.LIVE:
+        raise DomainError("model_not_live", f"“{model}” is not live.")
+    before = record_snapshot(model)
+    model.status = ScoringModel.Status.STOPPED
+    model.save()
+    if scoring_settings().remove_scores_when_stopped:
+        LeadScore.objects.filter(model=model).delete()
+    audit_update(actor=by, instance=model, before=before)
+    return model
+
+
+@transaction.atomic
+def scoring_model_delete(*, model: ScoringModel, by: Actor) -> None:
+    """Delete a model that never went live; a model that scored leads is stopped instead."""
+    if model.status != ScoringModel.Status.DRAFT:
+        raise DomainError(
+            "model_not_draft", "A model that has scored leads cannot be deleted; stop it."
+        )
+    audit_record(
+        actor=by, action=AuditEntry.Action.DELETE, instance=model, before=record_snapshot(model)
+    )
+    model.delete()
+
+
+def _enqueue_recompute(model_id: int) -> None:
+    from leadcycle.scoring.tasks import recompute_model
+
+    transaction.on_commit(lambda: recompute_model.enqueue(model_id))
+
+
+# Computing scores ---------------------------------------------------------------------------
+
+
+def leads_score(
+    *, compiled: CompiledModel, lead_filter: tuple[str, list[Any]], now: datetime.datetime
+) -> list[int]:
+    """Score the eligible leads matching ``lead_filter`` (a condition on lead alias ``l``, or
+    on ``lead_id``'s values: see ``_filter_for``) under one model; the ids of leads that
+    became sales-ready. Runs in the caller's transaction."""
+    model = compiled.model
+    select_sql, select_params = compiler.score_select(
+        compiled.rules, model.target, now, lead_filter
+    )
+    grade_sql, grade_params = compiler.grade_case(compiled.grades, "s.score")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO scoring_leadscore (lead_id, model_id, score, grade, model_version,"  # noqa: S608 - fixed fragments, values as parameters
+            " previous_score, computed_at, changed_at)"
+            f" SELECT s.lead_id, %s, s.score, {grade_sql}, %s, NULL, %s, %s"
+            f" FROM ({select_sql}) s WHERE 1 = 1"
+            " ON CONFLICT (lead_id, model_id) DO UPDATE SET"
+            " previous_score = scoring_leadscore.score,"
+            " changed_at = CASE WHEN scoring_leadscore.score <> excluded.score"
+            " THEN excluded.changed_at ELSE scoring_leadscore.changed_at END,"
+            " score = excluded.score, grade = excluded.grade,"
+            " model_version = excluded.model_version, computed_at = excluded.computed_at",
+            [model.pk, *grade_params, model.version, now, now, *select_params],
+        )
+        ids_sql, ids_params = _ids_in(lead_filter)
+        # History: the scores this run stamped as changed (new ones included).
+        cursor.execute(
+            "INSERT INTO scoring_leadscorechange (lead_id, model_id, old_score, new_score,"  # noqa: S608
+            " model_version, changed_at)"
+            " SELECT lead_id, model_id, previous_score, score, model_version, changed_at"
+            " FROM scoring_leadscore"
+            " WHERE model_id = %s AND changed_at = %s AND computed_at = %s"
+            f" AND lead_id IN ({ids_sql})",
+            [model.pk, now, now, *ids_params],
+        )
+        # Leads of the set no longer eligible keep no score.
+        cursor.execute(
+            "DELETE FROM scoring_leadscore WHERE model_id = %s AND computed_at < %s"  # noqa: S608
+            f" AND lead_id IN ({ids_sql})",
+            [model.pk, now, *ids_params],
+        )
+        if not scoring_settings().auto_sales_ready:
+            return []
+        cursor.execute(
+            "UPDATE crm_lead SET sales_ready = %s, updated_at = %s"  # noqa: S608
+            " WHERE sales_ready = %s AND status = 'open' AND id IN ("
+            " SELECT lead_id FROM scoring_leadscore"
+            f" WHERE model_id = %s AND computed_at = %s AND score >= %s AND lead_id IN ({ids_sql}))"
+            " RETURNING id",
+            [True, now, False, model.pk, now, model.sales_ready_score, *ids_params],
+        )
+        became = [row[0] for row in cursor.fetchall()]
+    if became:
+        insert_rows(
+            AuditEntry,
+            [
+                {
+                    "actor_id": None,
+                    "action": AuditEntry.Action.UPDATE,
+                    "record_type": "crm.lead",
+                    "record_id": lead_id,
+                    "record_repr": f"Lead {lead_id}",
+                    "changes": {
+                        "sales_ready": [False, True],
+                        "by": f"scoring model “{model.name}” v{model.version}",
+                    },
+                    "at": now,
+                }
+                for lead_id in became
+            ],
+            columns=(
+                "actor_id",
+                "action",
+                "record_type",
+                "record_id",
+                "record_repr",
+                "changes",
+                "at",
+            ),
+        )
+        ids = list(became)
+        transaction.on_commit(
+            lambda: lead_sales_ready.send(ScoringModel, lead_ids=ids, model_id=model.pk)
+        )
+    return became
+
+
+def _ids_in(lead_filter: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+    """The lead ids a filter on ``l`` selects, as a subquery (whether or not eligible)."""
+    sql, params = lead_filter
+    return f"SELECT l.id FROM crm_lead l WHERE {sql}", params  # noqa: S608
+
+
+def model_recompute(*, model_id: int) -> int:
+    """Score every eligible lead under a live model, in batches of lead ids (one transaction
+    each); returns how many leads became sales-ready."""
+    model = ScoringModel.objects.filter(pk=model_id, status=ScoringModel.Status.LIVE).first()
+    if model is None:
+        return 0
+    compiled = model_compile(model)
+    size = scoring_settings().rescore_batch_size
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(id), MAX(id) FROM crm_lead")
+        low, high = cursor.fetchone()
+    became = 0
+    if low is None:
+        return 0
+    for start in range(low, high + 1, size):
+        with transaction.atomic():
+            became += len(
+                leads_score(
+                    compiled=compiled,
+                    lead_filter=("l.id >= %s AND l.id < %s", [start, start + size]),
+                    now=now,
+                )
+            )
+    # Leads outside every batch's range do not exist; scores of leads deleted went with them.
+    return became
+
+
+def leads_rescore(*, lead_ids: Iterable[int]) -> int:
+    """Score these leads under every live model (near real time); returns how many became
+    sales-ready."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return 0
+    models = list(
+        ScoringModel.objects.filter(status=ScoringModel.Status.LIVE).prefetch_related("rules")
+    )
+    now = timezone.now()
+    became = 0
+    marks = ", ".join(["%s"] * len(ids))
+    with transaction.atomic():
+        for model in models:
+            became += len(
+                leads_score(
+                    compiled=model_compile(model), lead_filter=(f"l.id IN ({marks})", ids), now=now
+                )
+            )
+    return became
+
+
+def rescore_changed(
+    *,
+    contact_ids: Iterable[int] = (),
+    lead_ids: Iterable[int] = (),
+    account_ids: Iterable[int] = (),
+) -> int:
+    """Rescore what changed records count for: the given leads; for each contact its own
+    leads and the account-based leads of its account; for each account the leads of its
+    contacts and its account-based leads. Returns how many became sales-ready."""
+    contacts = set(contact_ids)
+    wanted = set(lead_ids)
+    if not ScoringModel.objects.filter(status=ScoringModel.Status.LIVE).exists():
+        return 0
+    accounts = sorted(set(account_ids))
+    if accounts:
+        contacts.update(
+            Contact.objects.filter(account_id__in=accounts).values_list("id", flat=True)
+        )
+        wanted.update(
+            Lead.objects.filter(
+                parent_contact__isnull=True, parent_account_id__in=accounts
+            ).values_list("id", flat=True)
+        )
+    if contacts:
+        of_contacts = Contact.objects.filter(pk__in=contacts, account__isnull=False).values(
+            "account_id"
+        )
+        wanted.update(
+            Lead.objects.filter(parent_contact_id__in=contacts).values_list("id", flat=True)
+        )
+        wanted.update(
+            Lead.objects.filter(
+                parent_contact__isnull=True, parent_account_id__in=of_contacts
+            ).values_list("id", flat=True)
+        )
+    return leads_rescore(lead_ids=wanted)
+
+
+def records_changed(
+    *,
+    contact_ids: Iterable[int | None] = (),
+    lead_ids: Iterable[int | None] = (),
+    account_ids: Iterable[int | None] = (),
+) -> None:
+    """After commit, rescore what these changed records (or their new interactions) count for.
+    Called by the modules that record interactions and change contacts, accounts and leads.
+
+    One task per transaction, however many changes it made: the ids gather on one pending
+    callback. Nothing is queued while no model is live.
+    """
+    ids = (
+        {i for i in contact_ids if i is not None},
+        {i for i in lead_ids if i is not None},
+        {i for i in account_ids if i is not None},
+    )
+    if not any(ids):
+        return
+    db = transaction.get_connection()
+    pending = None
+    if db.in_atomic_block:
+        pending = next((f for _, f, _ in db.run_on_commit if isinstance(f, _PendingRescore)), None)
+    if pending is None:
+        pending = _PendingRescore()
+        pending.add(*ids)
+        transaction.on_commit(pending)
+    else:
+        pending.add(*ids)
+
+
+class _PendingRescore:
+    def __init__(self) -> None:
+        self.contacts: set[int] = set()
+        self.leads: set[int] = set()
+        self.accounts: set[int] = set()
+
+    def add(self, contacts: set[int], leads: set[int], accounts: set[int]) -> None:
+        self.contacts |= contacts
+        self.leads |= leads
+        self.accounts |= accounts
+
+    def __call__(self) -> None:
+        if not live_models_exist():
+            return
+        from leadcycle.scoring.tasks import rescore
+
+        rescore.enqueue(sorted(self.contacts), sorted(self.leads), sorted(self.accounts))
+
+
+_live_cache: list[float | bool] = [0.0, False]
+LIVE_CACHE_SECONDS = 2.0
+
+
+def live_models_exist() -> bool:
+    """Whether any model is live. Asked after every change, so each process remembers the
+    answer for a moment; a model saved in this process clears it at once (``live_cache_clear``)
+    and a full recompute follows every model going live in any case."""
+    now = time.monotonic()
+    if now >= float(_live_cache[0]):
+        _live_cache[:] = [
+            now + LIVE_CACHE_SECONDS,
+            ScoringModel.objects.filter(status=ScoringModel.Status.LIVE).exists(),
+        ]
+    return bool(_live_cache[1])
+
+
+def live_cache_clear(**_: object) -> None:
+    _live_cache[:] = [0.0, False]
+
+
+# Explaining a score ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleContribution:
+    rule: str
+    occurrences: int
+    points: int
+
+    @property
+    def total(self) -> int:
+        return self.points * self.occurrences
+
+
+def lead_explain(*, lead: Lead, model: ScoringModel) -> list[RuleContribution]:
+    """Each rule's part in the lead's score under the model, computed now: which rule, how many
+    occurrences it counted, its points. Empty when the lead is not eligible for the model."""
+    compiled = model_compile(model)
+    sql, params = compiler.score_select(
+        compiled.rules, model.target, timezone.now(), ("l.id = %s", [lead.pk]), per_rule=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return []
+    return [
+        RuleContribution(rule.name, int(row[index + 1] or 0), rule.points)
+        for index, rule in enumerate(compiled.rules)
+    ]
