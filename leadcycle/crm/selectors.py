@@ -159,7 +159,10 @@ def contact_360(*, contact: Contact, interactions_limit: int = 100) -> Contact36
 
 
 def lead_context(*, lead: Lead) -> dict[str, object]:
-    """What the lead page shows beside the lead: other leads of its contact, interactions, tasks."""
+    """What the lead page shows beside the lead: other leads of its contact, interactions, tasks,
+    and its scores."""
+    from leadcycle.scoring.selectors import lead_scores
+
     siblings: QuerySet[Lead] = Lead.objects.none()
     if lead.parent_contact_id:
         siblings = Lead.objects.filter(parent_contact_id=lead.parent_contact_id).exclude(pk=lead.pk)
@@ -168,6 +171,7 @@ def lead_context(*, lead: Lead) -> dict[str, object]:
         "interactions": list(lead.interactions.order_by("-occurred_at", "-id")[:50]),
         "tasks": list(lead.tasks.select_related("assignee")),
         "opportunity": Opportunity.objects.filter(lead=lead).first(),
+        "scores": lead_scores(lead=lead),
     }
 
 

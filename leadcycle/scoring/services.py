@@ -46,6 +46,18 @@ def scoring_settings() -> ScoringSettings:
     return settings
 
 
+@transaction.atomic
+def scoring_settings_update(*, by: Actor, data: Mapping[str, Any]) -> ScoringSettings:
+    settings = scoring_settings()
+    before = record_snapshot(settings)
+    for name in ("auto_sales_ready", "auto_qualification", "remove_scores_when_stopped"):
+        if name in data:
+            setattr(settings, name, bool(data[name]))
+    settings.save()
+    audit_update(actor=by, instance=settings, before=before)
+    return settings
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     model: ScoringModel

@@ -82,16 +82,20 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "linkedin.connector": frozenset({VIEW, CHANGE}),
         "linkedin.syncrun": frozenset({VIEW}),
         "interactions.interactionkind": frozenset({VIEW}),
+        "scoring.scoringmodel": ALL,
+        "scoring.scoringsettings": frozenset({VIEW}),
     },
     TELEMARKETER: {
         # Telemarketers staff event desks: they see registrations and check people in.
         "events.event": frozenset({VIEW}),
         "events.registration": frozenset({VIEW, CHANGE}),
         "interactions.interactionkind": frozenset({VIEW}),
+        "scoring.scoringmodel": frozenset({VIEW}),
     },
     SELLER: {
         "intake.formsubmission": frozenset({VIEW}),
         "interactions.interactionkind": frozenset({VIEW}),
+        "scoring.scoringmodel": frozenset({VIEW}),
     },
     SALES_MANAGER: {
         "intake.marketingform": frozenset({VIEW}),
@@ -100,6 +104,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "events.event": frozenset({VIEW}),
         "events.registration": frozenset({VIEW}),
         "interactions.interactionkind": frozenset({VIEW}),
+        "scoring.scoringmodel": frozenset({VIEW}),
+        "scoring.scoringsettings": frozenset({VIEW}),
     },
     ADMINISTRATOR: {
         "intake.marketingform": ALL,
@@ -110,6 +116,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "linkedin.connector": ALL,
         "linkedin.syncrun": ALL,
         "interactions.interactionkind": ALL,
+        "scoring.scoringmodel": ALL,
+        "scoring.scoringsettings": frozenset({VIEW, CHANGE}),
     },
 }
 
