@@ -2,7 +2,6 @@
 followed in near real time, explained rule by rule, and making leads sales-ready."""
 
 import datetime
-import json
 
 import pytest
 from django.utils import timezone
