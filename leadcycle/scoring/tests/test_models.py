@@ -33,23 +33,73 @@ def field_error(response):
     ("rules", "expected"),
     [
         (
-            [{"name": "x", "points": 1, "conditions": [{"entity": "contact", "where": [{"field": "salary", "op": "eq", "value": "1"}]}]}],
+            [
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [
+                        {
+                            "entity": "contact",
+                            "where": [{"field": "salary", "op": "eq", "value": "1"}],
+                        }
+                    ],
+                }
+            ],
             ("rules.0.conditions.0.where.0.field", "unknown_field"),
         ),
         (
-            [{"name": "x", "points": 1, "conditions": [{"entity": "contact", "where": [{"field": "role", "op": "like", "value": "x"}]}]}],
+            [
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [
+                        {
+                            "entity": "contact",
+                            "where": [{"field": "role", "op": "like", "value": "x"}],
+                        }
+                    ],
+                }
+            ],
             ("rules.0.conditions.0.where.0.op", "unknown_operator"),
         ),
         (
-            [{"name": "x", "points": 1, "conditions": [{"entity": "account", "where": [{"field": "employees", "op": "gt", "value": "many"}]}]}],
+            [
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [
+                        {
+                            "entity": "account",
+                            "where": [{"field": "employees", "op": "gt", "value": "many"}],
+                        }
+                    ],
+                }
+            ],
             ("rules.0.conditions.0.where.0.value", "type_mismatch"),
         ),
         (
-            [{"name": "x", "points": 1, "conditions": [{"entity": "account", "where": [{"field": "employees", "op": "contains", "value": "1"}]}]}],
+            [
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [
+                        {
+                            "entity": "account",
+                            "where": [{"field": "employees", "op": "contains", "value": "1"}],
+                        }
+                    ],
+                }
+            ],
             ("rules.0.conditions.0.where.0.op", "type_mismatch"),
         ),
         (
-            [{"name": "x", "points": 1, "conditions": [{"entity": "interaction", "kind": "email_teleported"}]}],
+            [
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [{"entity": "interaction", "kind": "email_teleported"}],
+                }
+            ],
             ("rules.0.conditions.0.kind", "unknown_kind"),
         ),
         (
@@ -57,17 +107,35 @@ def field_error(response):
             ("rules.0.conditions.0.entity", "unknown_entity"),
         ),
         (
-            [DECISION_MAKERS, {"name": "x", "points": 1, "conditions": [{"entity": "interaction", "kind": "email_opened", "frequency": "sometimes"}]}],
+            [
+                DECISION_MAKERS,
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [
+                        {"entity": "interaction", "kind": "email_opened", "frequency": "sometimes"}
+                    ],
+                },
+            ],
             ("rules.1.conditions.0.frequency", "unknown_frequency"),
         ),
         (
-            [{"name": "x", "points": 1, "conditions": [
-                {"entity": "interaction", "kind": "email_opened", "frequency": "each"},
-                {"entity": "interaction", "kind": "email_clicked", "frequency": "each"},
-            ]}],
+            [
+                {
+                    "name": "x",
+                    "points": 1,
+                    "conditions": [
+                        {"entity": "interaction", "kind": "email_opened", "frequency": "each"},
+                        {"entity": "interaction", "kind": "email_clicked", "frequency": "each"},
+                    ],
+                }
+            ],
             ("rules.0.conditions", "several_each"),
         ),
-        ([{"name": "x", "points": "ten", "conditions": [{"entity": "lead"}]}], ("rules.0.points", "invalid")),
+        (
+            [{"name": "x", "points": "ten", "conditions": [{"entity": "lead"}]}],
+            ("rules.0.points", "invalid"),
+        ),
     ],
 )
 def test_a_model_that_does_not_compile_is_refused(api_client, rules, expected):
@@ -84,8 +152,14 @@ def test_an_account_model_cannot_look_at_a_parent_contact(api_client):
 @pytest.mark.parametrize(
     ("grades", "code"),
     [
-        ([{"name": "Cold", "min": 0, "max": 30}, {"name": "Warm", "min": 25, "max": 60}], "overlapping_grades"),
-        ([{"name": "Cold", "min": 0, "max": 30}, {"name": "Warm", "min": 40, "max": 60}], "gap_in_grades"),
+        (
+            [{"name": "Cold", "min": 0, "max": 30}, {"name": "Warm", "min": 25, "max": 60}],
+            "overlapping_grades",
+        ),
+        (
+            [{"name": "Cold", "min": 0, "max": 30}, {"name": "Warm", "min": 40, "max": 60}],
+            "gap_in_grades",
+        ),
         ([{"name": "Cold", "min": 30, "max": 0}], "empty_range"),
     ],
 )

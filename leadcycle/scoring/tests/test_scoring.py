@@ -34,14 +34,22 @@ RULES = [
         "name": "Decision makers",
         "points": 30,
         "conditions": [
-            {"entity": "contact", "where": [{"field": "role", "op": "eq", "value": "decision_maker"}]}
+            {
+                "entity": "contact",
+                "where": [{"field": "role", "op": "eq", "value": "decision_maker"}],
+            }
         ],
     },
     {
         "name": "Each email click in the last 30 days",
         "points": 10,
         "conditions": [
-            {"entity": "interaction", "kind": "email_clicked", "frequency": "each", "within_days": 30}
+            {
+                "entity": "interaction",
+                "kind": "email_clicked",
+                "frequency": "each",
+                "within_days": 30,
+            }
         ],
     },
     {
@@ -165,7 +173,9 @@ def test_a_changed_contact_field_rescores_its_leads(django_capture_on_commit_cal
     assert score_of(lead) == 30
 
 
-def test_changing_a_live_model_gives_a_new_version_and_new_scores(django_capture_on_commit_callbacks):
+def test_changing_a_live_model_gives_a_new_version_and_new_scores(
+    django_capture_on_commit_callbacks,
+):
     lead = LeadFactory(parent_contact=ContactFactory(role="decision_maker"))
     with django_capture_on_commit_callbacks(execute=True):
         model = live_model()
