@@ -313,15 +313,16 @@ def _ids_in(lead_filter: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
     return f"SELECT l.id FROM crm_lead l WHERE {sql}", params  # noqa: S608
 
 
-def model_recompute(*, model_id: int) -> int:
+def model_recompute(*, model_id: int, now: datetime.datetime | None = None) -> int:
     """Score every eligible lead under a live model, in batches of lead ids (one transaction
-    each); returns how many leads became sales-ready."""
+    each); returns how many leads became sales-ready. ``now``: the time "the last N days"
+    count back from (default: now)."""
     model = ScoringModel.objects.filter(pk=model_id, status=ScoringModel.Status.LIVE).first()
     if model is None:
         return 0
     compiled = model_compile(model)
     size = scoring_settings().rescore_batch_size
-    now = timezone.now()
+    now = now or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SELECT MIN(id), MAX(id) FROM crm_lead")
         low, high = cursor.fetchone()
