@@ -11,6 +11,7 @@ urlpatterns = [
     path("t/o/<str:token>.gif", tracking.email_opened, name="email_opened"),
     path("t/c/<str:token>", tracking.email_clicked, name="email_clicked"),
     path("interactions/", include("leadcycle.interactions.urls")),
+    path("scoring/", include("leadcycle.scoring.urls")),
     path("api/v1/", api.urls),
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),
