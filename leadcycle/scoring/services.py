@@ -230,12 +230,18 @@ def leads_score(
         compiled.rules, model.target, now, lead_filter
     )
     grade_sql, grade_params = compiler.grade_case(compiled.grades, "s.score")
+    # The grade reads the score several times: keep the database from inlining the scoring
+    # subquery (which would compute every score once per reading).
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else " LIMIT -1"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # JIT compiling these wide generated statements costs seconds and saves nothing.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             "INSERT INTO scoring_leadscore (lead_id, model_id, score, grade, model_version,"  # noqa: S608 - fixed fragments, values as parameters
             " previous_score, computed_at, changed_at)"
             f" SELECT s.lead_id, %s, s.score, {grade_sql}, %s, NULL, %s, %s"
-            f" FROM ({select_sql}) s WHERE 1 = 1"
+            f" FROM ({select_sql}{fence}) s WHERE 1 = 1"
             " ON CONFLICT (lead_id, model_id) DO UPDATE SET"
             " previous_score = scoring_leadscore.score,"
             " changed_at = CASE WHEN scoring_leadscore.score <> excluded.score"
