@@ -79,11 +79,21 @@ class ScoringRule(models.Model):
         return self.name
 
 
+# Scores and their history are derived data, written hundreds of thousands of rows at a time
+# by a full recompute: their references carry no database constraint (checking two foreign
+# keys per row at commit cost more than computing the scores). Deleting a lead or a model
+# through the application deletes its scores (on_delete), and a recompute rewrites them.
+
+
 class LeadScore(models.Model):
     """A lead's current score under one model."""
 
-    lead = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="scores")
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="scores")
+    lead = models.ForeignKey(
+        "crm.Lead", on_delete=models.CASCADE, related_name="scores", db_constraint=False
+    )
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="scores", db_constraint=False
+    )
     score = models.IntegerField()
     grade = models.CharField(max_length=50, blank=True)
     model_version = models.PositiveIntegerField()
@@ -105,8 +115,12 @@ class LeadScore(models.Model):
 class LeadScoreChange(models.Model):
     """Every change of a lead's score under a model: the history behind the score chart."""
 
-    lead = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+")
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(
+        "crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     old_score = models.IntegerField(null=True, blank=True)
     new_score = models.IntegerField()
     model_version = models.PositiveIntegerField()

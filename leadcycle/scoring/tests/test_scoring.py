@@ -251,3 +251,14 @@ def test_a_full_recompute_works_in_batches(django_capture_on_commit_callbacks, s
     model_recompute(model_id=model.pk)
     assert LeadScore.objects.filter(model=model, score=30 - 5).count() == 5
     assert ScoringModel.objects.get().status == "live"
+
+
+def test_deleting_a_lead_deletes_its_scores_and_history(django_capture_on_commit_callbacks):
+    from leadcycle.crm.services import lead_delete
+
+    lead = LeadFactory(parent_contact=ContactFactory(role="decision_maker"))
+    with django_capture_on_commit_callbacks(execute=True):
+        live_model()
+    assert LeadScore.objects.filter(lead=lead).exists()
+    lead_delete(lead=lead, by=None)
+    assert not LeadScore.objects.exists() and not LeadScoreChange.objects.exists()
