@@ -120,8 +120,9 @@ def markdown_section(results: dict[str, Any]) -> str:
 def _served_summary(d: dict[str, Any]) -> str:
     """One line about a run that served requests: rate, latency, statuses, CPU."""
     lat = d["latency_ms"]
-    text = (
-        f"{_number(d.get('submissions_per_s'))}/s, latency ms p50 {_number(lat['p50'])} · "
+    rate = d.get("submissions_per_s")
+    text = (f"{_number(rate)}/s, " if rate is not None else f"{d.get('events', '?')} events, ") + (
+        f"latency ms p50 {_number(lat['p50'])} · "
         f"p95 {_number(lat['p95'])} · p99 {_number(lat['p99'])} · max {_number(lat['max'])}"
     )
     if statuses := d.get("status_counts"):

@@ -5,7 +5,7 @@ Setup makes a live contact-based model (without queueing its recompute) with ten
 every kind of condition: contact fields (role, job title), account fields (industry,
 employees), and interactions with each frequency (*each*, *at least*, *none*) and windows of
 30 to 365 days before the dataset's "now". Ours is
-``leadcycle.scoring.services.model_recompute``: id batches of 20,000 leads, each an upsert of
+``leadcycle.scoring.services.model_recompute``: id batches of 50,000 leads, each an upsert of
 the scores, the history rows, and sales-ready flags with their audit entries.
 
 The baseline is the same scores in one hand-written ``INSERT … SELECT``: the interactions
@@ -122,7 +122,7 @@ class ScoreFull(Workload):
         ScoringModel.objects.filter(name="Bench ten-rule model").delete()
         settings = scoring_settings()
         settings.auto_sales_ready = True
-        settings.rescore_batch_size = 20_000
+        settings.rescore_batch_size = 50_000
         settings.save()
         self.model = ScoringModel.objects.create(
             name="Bench ten-rule model", target="contact", status="live",

@@ -150,7 +150,7 @@ class ScoringSettings(models.Model):
         default=True, help_text="Stopping a model removes its scores (their history stays)."
     )
     rescore_batch_size = models.PositiveIntegerField(
-        default=20_000, validators=[MinValueValidator(100)]
+        default=50_000, validators=[MinValueValidator(100)]
     )
 
     class Meta:

@@ -1,5 +1,6 @@
 """``leadcycle worker``: run the background worker of the configured task backend."""
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -23,4 +24,10 @@ class Command(BaseCommand):
             self.stdout.write("Tasks run inline (LEADCYCLE_TASKS=immediate); no worker needed.")
         else:
             extra = ["--batch"] if options["batch"] else []
-            call_command("db_worker", "--queue-name", "*", "--no-startup-delay", *extra)
+            # How often an idle worker looks for work: scores follow interactions within
+            # about this much (LC-4 aims at under a second end to end).
+            interval = os.environ.get("LEADCYCLE_WORKER_INTERVAL", "0.2")
+            call_command(
+                "db_worker", "--queue-name", "*", "--no-startup-delay", "--interval", interval,
+                *extra,
+            )  # fmt: skip
