@@ -102,6 +102,18 @@ FROM (
 """
 
 
+def live_model(name: str) -> ScoringModel:
+    """The ten-rule model, live (without queueing its recompute)."""
+    ScoringModel.objects.filter(name=name).delete()
+    model = ScoringModel.objects.create(
+        name=name, target="contact", status="live", sales_ready_score=SALES_READY, grades=GRADES
+    )
+    ScoringRule.objects.bulk_create(
+        ScoringRule(model=model, position=n, **rule) for n, rule in enumerate(RULES)
+    )
+    return model
+
+
 def _scalar(sql: str, params: list[Any] | None = None) -> Any:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
@@ -119,18 +131,11 @@ class ScoreFull(Workload):
     now: datetime.datetime
 
     def setup(self, ctx: Context) -> None:
-        ScoringModel.objects.filter(name="Bench ten-rule model").delete()
         settings = scoring_settings()
         settings.auto_sales_ready = True
         settings.rescore_batch_size = 50_000
         settings.save()
-        self.model = ScoringModel.objects.create(
-            name="Bench ten-rule model", target="contact", status="live",
-            sales_ready_score=SALES_READY, grades=GRADES,
-        )  # fmt: skip
-        ScoringRule.objects.bulk_create(
-            ScoringRule(model=self.model, position=n, **rule) for n, rule in enumerate(RULES)
-        )
+        self.model = live_model("Bench ten-rule model")
         self.now = ctx.dataset.anchor
         self.audit_mark = _scalar("SELECT coalesce(max(id), 0) FROM audit_auditentry")
 

@@ -32,15 +32,14 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from bench.registry import Check, Context, Facts, Outcome, Workload, register
-from bench.workloads.score_full import GRADES, RULES
+from bench.workloads.score_full import SALES_READY, live_model
 from leadcycle.interactions.services import interactions_ingest
-from leadcycle.scoring.models import ScoringModel, ScoringRule
+from leadcycle.scoring.models import ScoringModel
 from leadcycle.scoring.services import live_cache_clear, model_recompute
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = {"tiny": 20, "small": 100, "medium": 200, "large": 200}
 TARGET_P99_MS = 1000
-SALES_READY = 60
 TIMEOUT_S = 10.0
 
 
@@ -63,14 +62,7 @@ class ScoreIncremental(Workload):
     last: dict[str, Any]
 
     def setup(self, ctx: Context) -> None:
-        ScoringModel.objects.filter(name="Bench incremental model").delete()
-        self.model = ScoringModel.objects.create(
-            name="Bench incremental model", target="contact", status="live",
-            sales_ready_score=SALES_READY, grades=GRADES,
-        )  # fmt: skip
-        ScoringRule.objects.bulk_create(
-            ScoringRule(model=self.model, position=n, **rule) for n, rule in enumerate(RULES)
-        )
+        self.model = live_model("Bench incremental model")
         live_cache_clear()
         model_recompute(model_id=self.model.pk)
         with connection.cursor() as cursor:

@@ -17,32 +17,9 @@ from leadcycle.errors import DomainError
 from leadcycle.expressions import OPERATORS
 from leadcycle.scoring import services
 from leadcycle.scoring.models import LeadScore, ScoringModel
+from leadcycle.scoring.schemas import RULES_EXAMPLE
 from leadcycle.users.permissions import can, require
 
-EXAMPLE_RULES = [
-    {
-        "name": "Decision makers",
-        "points": 30,
-        "conditions": [
-            {
-                "entity": "contact",
-                "where": [{"field": "role", "op": "eq", "value": "decision_maker"}],
-            }
-        ],
-    },
-    {
-        "name": "Each email click in the last 30 days",
-        "points": 10,
-        "conditions": [
-            {
-                "entity": "interaction",
-                "kind": "email_clicked",
-                "frequency": "each",
-                "within_days": 30,
-            }
-        ],
-    },
-]
 EXAMPLE_GRADES = [
     {"name": "Cold", "min": -1000, "max": 25},
     {"name": "Warm", "min": 26, "max": 60},
@@ -122,7 +99,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
             "target": "contact",
             "sales_ready_score": 60,
             "grades": json.dumps(EXAMPLE_GRADES, indent=2),
-            "rules": json.dumps(EXAMPLE_RULES, indent=2),
+            "rules": json.dumps(RULES_EXAMPLE, indent=2),
         }
         return _editor(request, ModelForm(initial=initial), None, {})
     return _save(request, None)

@@ -6,94 +6,224 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crm', '0003_interaction_idempotency_and_visitor'),
+        ("crm", "0003_interaction_idempotency_and_visitor"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScoringSettings',
+            name="ScoringSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('auto_sales_ready', models.BooleanField(default=True, help_text="A lead reaching a model's sales-ready score becomes sales-ready.")),
-                ('auto_qualification', models.BooleanField(default=True, help_text='A lead that receives a score moves to Automated marketing qualification.')),
-                ('remove_scores_when_stopped', models.BooleanField(default=True, help_text='Stopping a model removes its scores (their history stays).')),
-                ('rescore_batch_size', models.PositiveIntegerField(default=50000, validators=[django.core.validators.MinValueValidator(100)])),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "auto_sales_ready",
+                    models.BooleanField(
+                        default=True,
+                        help_text="A lead reaching a model's sales-ready score becomes sales-ready.",
+                    ),
+                ),
+                (
+                    "auto_qualification",
+                    models.BooleanField(
+                        default=True,
+                        help_text="A lead that receives a score moves to Automated marketing qualification.",
+                    ),
+                ),
+                (
+                    "remove_scores_when_stopped",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Stopping a model removes its scores (their history stays).",
+                    ),
+                ),
+                (
+                    "rescore_batch_size",
+                    models.PositiveIntegerField(
+                        default=50000, validators=[django.core.validators.MinValueValidator(100)]
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'scoring settings',
+                "verbose_name_plural": "scoring settings",
             },
         ),
         migrations.CreateModel(
-            name='ScoringModel',
+            name="ScoringModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('description', models.CharField(blank=True, max_length=1000)),
-                ('target', models.CharField(choices=[('contact', 'Contact-based leads'), ('account', 'Account-based leads')], default='contact', max_length=10)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('live', 'Live'), ('stopped', 'Stopped')], default='draft', max_length=10)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('sales_ready_score', models.IntegerField(default=100, help_text='A lead reaching this score becomes sales-ready.')),
-                ('grades', models.JSONField(blank=True, default=list, help_text='Continuous score ranges: [{"name": "Cold", "min": 0, "max": 25}, …]')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('live_since', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("description", models.CharField(blank=True, max_length=1000)),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[
+                            ("contact", "Contact-based leads"),
+                            ("account", "Account-based leads"),
+                        ],
+                        default="contact",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("live", "Live"), ("stopped", "Stopped")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "sales_ready_score",
+                    models.IntegerField(
+                        default=100, help_text="A lead reaching this score becomes sales-ready."
+                    ),
+                ),
+                (
+                    "grades",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Continuous score ranges: [{"name": "Cold", "min": 0, "max": 25}, …]',
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("live_since", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'live', 'stopped'])), name='scoring_model_status_valid'), models.CheckConstraint(condition=models.Q(('target__in', ['contact', 'account'])), name='scoring_model_target_valid')],
+                "ordering": ["name", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["draft", "live", "stopped"])),
+                        name="scoring_model_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("target__in", ["contact", "account"])),
+                        name="scoring_model_target_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScoringRule',
+            name="ScoringRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('name', models.CharField(max_length=200)),
-                ('points', models.IntegerField()),
-                ('conditions', models.JSONField(default=list)),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='scoring.scoringmodel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("name", models.CharField(max_length=200)),
+                ("points", models.IntegerField()),
+                ("conditions", models.JSONField(default=list)),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="scoring.scoringmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['model', 'position', 'id'],
+                "ordering": ["model", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='LeadScoreChange',
+            name="LeadScoreChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('old_score', models.IntegerField(blank=True, null=True)),
-                ('new_score', models.IntegerField()),
-                ('model_version', models.PositiveIntegerField()),
-                ('changed_at', models.DateTimeField()),
-                ('lead', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='crm.lead')),
-                ('model', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scoring.scoringmodel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("old_score", models.IntegerField(blank=True, null=True)),
+                ("new_score", models.IntegerField()),
+                ("model_version", models.PositiveIntegerField()),
+                ("changed_at", models.DateTimeField()),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="crm.lead",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scoring.scoringmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['lead', 'model', 'changed_at', 'id'],
-                'indexes': [models.Index(fields=['lead', 'model', 'changed_at'], name='lead_score_change_idx')],
+                "ordering": ["lead", "model", "changed_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["lead", "model", "changed_at"], name="lead_score_change_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LeadScore',
+            name="LeadScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.IntegerField()),
-                ('grade', models.CharField(blank=True, max_length=50)),
-                ('model_version', models.PositiveIntegerField()),
-                ('previous_score', models.IntegerField(blank=True, null=True)),
-                ('computed_at', models.DateTimeField()),
-                ('changed_at', models.DateTimeField(help_text='When the score last changed.')),
-                ('lead', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='scores', to='crm.lead')),
-                ('model', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='scores', to='scoring.scoringmodel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.IntegerField()),
+                ("grade", models.CharField(blank=True, max_length=50)),
+                ("model_version", models.PositiveIntegerField()),
+                ("previous_score", models.IntegerField(blank=True, null=True)),
+                ("computed_at", models.DateTimeField()),
+                ("changed_at", models.DateTimeField(help_text="When the score last changed.")),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scores",
+                        to="crm.lead",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scores",
+                        to="scoring.scoringmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['model', '-score', 'lead'],
-                'indexes': [models.Index(fields=['model', 'score'], name='lead_score_model_idx')],
-                'constraints': [models.UniqueConstraint(fields=('lead', 'model'), name='lead_score_unique')],
+                "ordering": ["model", "-score", "lead"],
+                "indexes": [models.Index(fields=["model", "score"], name="lead_score_model_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("lead", "model"), name="lead_score_unique")
+                ],
             },
         ),
     ]
