@@ -39,6 +39,7 @@ from leadcycle.scoring.events import lead_sales_ready
 from leadcycle.scoring.models import LeadScore, ScoringModel, ScoringRule, ScoringSettings
 
 EDITABLE = ("name", "description", "target", "sales_ready_score", "grades")
+RESCORE_CHUNK = 2_000
 
 
 def scoring_settings() -> ScoringSettings:
@@ -357,16 +358,19 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
     models = list(
         ScoringModel.objects.filter(status=ScoringModel.Status.LIVE).prefetch_related("rules")
     )
+    compiled = [model_compile(model) for model in models]
     now = timezone.now()
     became = 0
-    marks = ", ".join(["%s"] * len(ids))
     with transaction.atomic():
-        for model in models:
-            became += len(
-                leads_score(
-                    compiled=model_compile(model), lead_filter=(f"l.id IN ({marks})", ids), now=now
+        # The ids appear in each of the statements: chunks keep them under SQLite's limit of
+        # parameters per statement.
+        for start in range(0, len(ids), RESCORE_CHUNK):
+            chunk = ids[start : start + RESCORE_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            for model in compiled:
+                became += len(
+                    leads_score(compiled=model, lead_filter=(f"l.id IN ({marks})", chunk), now=now)
                 )
-            )
     return became
 
 

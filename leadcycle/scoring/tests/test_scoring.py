@@ -262,3 +262,17 @@ def test_deleting_a_lead_deletes_its_scores_and_history(django_capture_on_commit
     assert LeadScore.objects.filter(lead=lead).exists()
     lead_delete(lead=lead, by=None)
     assert not LeadScore.objects.exists() and not LeadScoreChange.objects.exists()
+
+
+def test_rescoring_many_leads_works_in_chunks(monkeypatch, django_capture_on_commit_callbacks):
+    import leadcycle.scoring.services as services
+
+    leads = [LeadFactory(parent_contact=ContactFactory(role="decision_maker")) for _ in range(5)]
+    with django_capture_on_commit_callbacks(execute=True):
+        live_model()
+    LeadScore.objects.all().delete()
+    monkeypatch.setattr(services, "RESCORE_CHUNK", 2)
+    leads_rescore(lead_ids=[lead.pk for lead in leads])
+    assert sorted(LeadScore.objects.values_list("lead_id", "score")) == [
+        (lead.pk, 25) for lead in leads
+    ]
