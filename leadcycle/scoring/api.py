@@ -85,6 +85,19 @@ def model_stop(request: HttpRequest, model_id: int) -> ScoringModel:
     return _model(model_id)
 
 
+@router.post(
+    "/scoring/models/{model_id}/backtest",
+    response=schemas.BacktestOut,
+    operation_id="scoring_model_backtest",
+)
+def model_backtest(request: HttpRequest, model_id: int, payload: schemas.BacktestIn) -> Any:
+    """Try the model (a draft, typically) on past data: how many leads it would have made
+    sales-ready at ``as_of``, and how many of those became opportunities afterwards. Writes
+    nothing."""
+    require(request.user, "view", ScoringModel)
+    return services.model_backtest(model=_model(model_id), as_of=payload.as_of)
+
+
 @router.delete(
     "/scoring/models/{model_id}", response={204: None}, operation_id="scoring_model_delete"
 )

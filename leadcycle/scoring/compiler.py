@@ -185,7 +185,9 @@ def _interactions_of_lead(target: str) -> str:
     )
 
 
-def _rule_count(rule: Rule, target: str, now: datetime.datetime) -> tuple[str, list[Any]]:
+def _rule_count(
+    rule: Rule, target: str, now: datetime.datetime, *, as_of: bool = False
+) -> tuple[str, list[Any]]:
     """The rule's ``n`` for the lead row ``l`` (see the module docstring)."""
     fixed: list[str] = []
     params: list[Any] = []
@@ -203,6 +205,9 @@ def _rule_count(rule: Rule, target: str, now: datetime.datetime) -> tuple[str, l
             continue
         inner = [_interactions_of_lead(target), "i.kind = %s"]
         inner_params: list[Any] = [condition.kind]
+        if as_of:
+            inner.append("i.occurred_at <= %s")
+            inner_params.append(now)
         if condition.within_days is not None:
             inner.append("i.occurred_at >= %s")
             inner_params.append(now - datetime.timedelta(days=condition.within_days))
@@ -225,17 +230,18 @@ def _rule_count(rule: Rule, target: str, now: datetime.datetime) -> tuple[str, l
     return f"CASE WHEN {' AND '.join(fixed)} THEN {counted} ELSE 0 END", params + counted_params
 
 
-def leads_from(target: str) -> str:
-    """The eligible leads of a model with their contact (``c``) and account (``a``) rows."""
+def leads_from(target: str, *, as_of: bool = False) -> str:
+    """The eligible leads of a model with their contact (``c``) and account (``a``) rows: the
+    open ones, or (``as_of``) those that existed at a past time, given as a parameter."""
+    eligible = "l.created_at <= %s" if as_of else "l.status = 'open'"
     if target == "contact":
         return (
             "crm_lead l JOIN crm_contact c ON c.id = l.parent_contact_id"
-            " LEFT JOIN crm_account a ON a.id = c.account_id"
-            " WHERE l.status = 'open'"
+            f" LEFT JOIN crm_account a ON a.id = c.account_id WHERE {eligible}"
         )
     return (
         "crm_lead l JOIN crm_account a ON a.id = l.parent_account_id"
-        " WHERE l.status = 'open' AND l.parent_contact_id IS NULL"
+        f" WHERE {eligible} AND l.parent_contact_id IS NULL"
     )
 
 
@@ -246,13 +252,16 @@ def score_select(
     lead_filter: tuple[str, list[Any]],
     *,
     per_rule: bool = False,
+    as_of: bool = False,
 ) -> tuple[str, list[Any]]:
     """``SELECT lead_id, score`` (or, with ``per_rule``, ``lead_id, n0, n1, …``) for the
-    eligible leads matching ``lead_filter`` (a condition on ``l``)."""
+    eligible leads matching ``lead_filter`` (a condition on ``l``). With ``as_of``, the scores
+    the model would have given at ``now``, a past time: leads that existed then, interactions
+    up to then (fields are today's values: there is no field history)."""
     counts: list[str] = []
     params: list[Any] = []
     for index, rule in enumerate(rules):
-        sql, values = _rule_count(rule, target, now)
+        sql, values = _rule_count(rule, target, now, as_of=as_of)
         counts.append(f"({sql}) AS n{index}" if per_rule else f"{int(rule.points)} * ({sql})")
         params += values
     if per_rule:
@@ -261,8 +270,8 @@ def score_select(
         columns = f"l.id AS lead_id, {' + '.join(counts) if counts else '0'} AS score"
     filter_sql, filter_params = lead_filter
     return (
-        f"SELECT {columns} FROM {leads_from(target)} AND ({filter_sql})",  # noqa: S608 - built from fixed fragments
-        params + filter_params,
+        f"SELECT {columns} FROM {leads_from(target, as_of=as_of)} AND ({filter_sql})",  # noqa: S608 - built from fixed fragments
+        params + ([now] if as_of else []) + filter_params,
     )
 
 

@@ -118,3 +118,19 @@ class ScoringSettingsPatch(Schema):
     auto_sales_ready: bool | None = None
     auto_qualification: bool | None = None
     remove_scores_when_stopped: bool | None = None
+
+
+class BacktestIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: datetime.datetime = Field(..., description="A past time, e.g. 2026-06-01T00:00:00Z.")
+
+
+class BacktestOut(Schema):
+    as_of: datetime.datetime
+    leads_scored: int
+    sales_ready: int
+    sales_ready_became_opportunities: int
+    all_became_opportunities: int
+    conversion: float | None = Field(None, description="Opportunities ÷ sales-ready.")
+    overall_conversion: float | None = Field(None, description="Opportunities ÷ leads scored.")

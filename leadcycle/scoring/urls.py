@@ -10,5 +10,6 @@ urlpatterns = [
     path("check/", views.model_check, name="model_check"),
     path("<int:pk>/", views.model_detail, name="model_detail"),
     path("<int:pk>/edit/", views.model_edit, name="model_edit"),
+    path("<int:pk>/backtest/", views.model_backtest, name="model_backtest"),
     path("<int:pk>/<str:action>/", views.model_action, name="model_action"),
 ]

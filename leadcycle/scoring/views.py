@@ -1,6 +1,7 @@
 """Staff pages for scoring models: list, editor (rules as JSON, checked as you type), the
 model's page with its rules in words, its score distribution, and going live or stopping."""
 
+import datetime
 import json
 from typing import Any
 
@@ -200,6 +201,26 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_delete": can(request.user, "delete", ScoringModel),
     }
     return render(request, "scoring/detail.html", context)
+
+
+@require_POST
+def model_backtest(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx (or a plain POST): the model tried on past data, as a fragment."""
+    require(request.user, "view", ScoringModel)
+    record = get_object_or_404(ScoringModel, pk=pk)
+    context: dict[str, Any] = {"record": record}
+    status = 200
+    try:
+        day = datetime.date.fromisoformat(request.POST.get("as_of", ""))
+        as_of = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+        context["result"] = services.model_backtest(model=record, as_of=as_of)
+    except ValueError:
+        context["error"] = "Choose a date."
+        status = 422
+    except (ValidationError, DomainError) as exc:
+        context["error"] = "; ".join(_errors_from(exc).values())
+        status = 422
+    return render(request, "scoring/_backtest.html", context, status=status)
 
 
 @require_POST
