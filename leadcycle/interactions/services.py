@@ -77,14 +77,19 @@ def interaction_record(
         "occurred_at": occurred_at or timezone.now(),
         "visitor_id": visitor_id,
     }
-    records_changed(contact_ids=[contact_id])
     if not idempotency_key:
-        return Interaction.objects.create(**values)
-    try:
-        with transaction.atomic():
-            return Interaction.objects.create(**values, idempotency_key=idempotency_key)
-    except IntegrityError:
-        return Interaction.objects.get(idempotency_key=idempotency_key)
+        interaction = Interaction.objects.create(**values)
+    else:
+        try:
+            with transaction.atomic():
+                interaction = Interaction.objects.create(
+                    **values, idempotency_key=idempotency_key
+                )
+        except IntegrityError:
+            return Interaction.objects.get(idempotency_key=idempotency_key)
+    # After the insert: outside a transaction the rescoring is queued at once.
+    records_changed(contact_ids=[contact_id])
+    return interaction
 
 
 # Batches --------------------------------------------------------------------------------------

@@ -276,3 +276,16 @@ def test_rescoring_many_leads_works_in_chunks(monkeypatch, django_capture_on_com
     assert sorted(LeadScore.objects.values_list("lead_id", "score")) == [
         (lead.pk, 25) for lead in leads
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interaction_recorded_outside_a_transaction_is_counted_at_once():
+    from leadcycle.interactions.services import interaction_record
+
+    ada = ContactFactory(role="decision_maker")
+    InteractionFactory(contact=ada, kind="email_opened")
+    lead = LeadFactory(parent_contact=ada)
+    live_model()  # autocommit: its recompute runs at once (immediate task backend)
+    assert score_of(lead) == 30
+    interaction_record(kind="email_clicked", contact_id=ada.pk)
+    assert score_of(lead) == 40
