@@ -24,9 +24,16 @@ class LeadScoreView:
         return self.score >= self.sales_ready_score
 
     @property
+    def values(self) -> list[int]:
+        """The score over time: where it started, then after each change."""
+        if not self.history:
+            return [self.score]
+        return [self.history[0].old_score or 0, *(c.new_score for c in self.history)]
+
+    @property
     def chart_points(self) -> list[tuple[float, float]]:
         """The history as (x, y) in a 0-100 box, for the inline SVG chart."""
-        values = [c.new_score for c in self.history]
+        values = self.values
         if len(values) < 2:
             return []
         low, high = min([*values, 0]), max([*values, self.sales_ready_score])

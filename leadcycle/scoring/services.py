@@ -5,7 +5,8 @@ in a full recompute, the leads of changed contacts in near real time — three s
 
 1. an upsert of every eligible lead's score from one ``SELECT`` (``compiler.score_select``),
    keeping the previous score and when it last changed;
-2. one history row per score that changed or appeared, from the rows the upsert stamped;
+2. one history row per score that changed, from the rows the upsert stamped (a first score
+   is not a change: a full recompute of a new model writes no history);
 3. ``sales_ready`` set on the open leads that reached the model's sales-ready score (when the
    setting is on), with their audit entries, and the ``lead_sales_ready`` event after commit.
 
@@ -252,13 +253,15 @@ def leads_score(
             [model.pk, *grade_params, model.version, now, now, *select_params],
         )
         ids_sql, ids_params = _ids_in(lead_filter)
-        # History: the scores this run stamped as changed (new ones included).
+        # History: the scores this run changed. A first score is no change: it is the score
+        # itself until it changes, and then the first change's old score.
         cursor.execute(
             "INSERT INTO scoring_leadscorechange (lead_id, model_id, old_score, new_score,"  # noqa: S608
             " model_version, changed_at)"
             " SELECT lead_id, model_id, previous_score, score, model_version, changed_at"
             " FROM scoring_leadscore"
             " WHERE model_id = %s AND changed_at = %s AND computed_at = %s"
+            " AND previous_score IS NOT NULL"
             f" AND lead_id IN ({ids_sql})",
             [model.pk, now, now, *ids_params],
         )
