@@ -3,9 +3,11 @@
 Every rule becomes a count ``n``: 0 when a child condition fails, otherwise 1, or, when the
 rule has an *each* interaction condition, the number of matching interactions. A lead's score
 is ``Σ points * n`` over the rules. Child conditions on the lead, its parent contact and the
-contact's account are conditions on joined rows; interaction conditions are correlated
-``EXISTS`` / ``COUNT`` subqueries on the (contact, kind, time) index. Account-based models use
-the interactions of every contact of the lead's account.
+contact's account are conditions on joined rows. Interaction conditions are counted in one
+aggregate per contact (``GROUP BY contact_id`` with a conditional sum per condition) over the
+interactions of the leads being scored, joined to the leads: *each* is the count, *at least*
+a count above 0, *none* a count of 0. Account-based models count the interactions of every
+contact of the lead's account (``GROUP BY`` the contact's account).
 
 Table aliases and columns come from this module and ``leadcycle.expressions``; every value is
 a parameter. ``parse_rules`` and ``parse_grades`` raise ``ValidationError`` naming the part at
@@ -176,23 +178,89 @@ def parse_grades(raw: object) -> list[Grade]:
 # SQL ---------------------------------------------------------------------------------------
 
 
-def _interactions_of_lead(target: str) -> str:
-    if target == "contact":
-        return "i.contact_id = l.parent_contact_id"
-    return (
-        "i.contact_id IN"
-        " (SELECT ac.id FROM crm_contact ac WHERE ac.account_id = l.parent_account_id)"
-    )
-
-
-def _rule_count(
-    rule: Rule, target: str, now: datetime.datetime, *, as_of: bool = False
+def _interaction_test(
+    condition: Condition, now: datetime.datetime, *, as_of: bool
 ) -> tuple[str, list[Any]]:
+    """Whether interaction row ``i`` counts for ``condition``."""
+    parts = ["i.kind = %s"]
+    params: list[Any] = [condition.kind]
+    if as_of:
+        parts.append("i.occurred_at <= %s")
+        params.append(now)
+    if condition.within_days is not None:
+        parts.append("i.occurred_at >= %s")
+        params.append(now - datetime.timedelta(days=condition.within_days))
+    for expression in condition.where:
+        sql, values = expressions.compile_sql(expression, "i")
+        parts.append(f"({sql})")
+        params += values
+    return " AND ".join(parts), params
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """The interaction conditions of a model as one aggregate per contact (or account):
+    column ``ia.kN`` is how many interactions meet condition N."""
+
+    sql: str
+    params: list[Any]
+    columns: dict[int, str]  # id(condition) -> "COALESCE(ia.kN, 0)"
+
+
+def _interaction_counts(
+    rules: Sequence[Rule],
+    target: str,
+    now: datetime.datetime,
+    lead_filter: tuple[str, list[Any]],
+    interaction_filter: tuple[str, list[Any]] | None,
+    *,
+    as_of: bool,
+) -> _Counts | None:
+    conditions = [c for rule in rules for c in rule.conditions if c.entity == "interaction"]
+    if not conditions:
+        return None
+    sums: list[str] = []
+    params: list[Any] = []
+    columns: dict[int, str] = {}
+    for k, condition in enumerate(conditions):
+        test, values = _interaction_test(condition, now, as_of=as_of)
+        sums.append(f"SUM(CASE WHEN {test} THEN 1 ELSE 0 END) AS k{k}")
+        params += values
+        columns[id(condition)] = f"COALESCE(ia.k{k}, 0)"
+    kinds = sorted({c.kind for c in conditions})
+    kind_marks = ", ".join(["%s"] * len(kinds))
+    filter_sql, filter_params = lead_filter
+    if interaction_filter is not None:
+        scope_sql, scope_params = interaction_filter
+    elif target == "contact":
+        scope_sql = (
+            f"i.contact_id IN (SELECT l.parent_contact_id FROM crm_lead l WHERE {filter_sql})"  # noqa: S608
+        )
+        scope_params = list(filter_params)
+    else:
+        scope_sql = (
+            f"ac.account_id IN (SELECT l.parent_account_id FROM crm_lead l WHERE {filter_sql})"  # noqa: S608
+        )
+        scope_params = list(filter_params)
+    if target == "contact":
+        source, key = "crm_interaction i", "i.contact_id"
+    else:
+        source, key = (
+            "crm_interaction i JOIN crm_contact ac ON ac.id = i.contact_id",
+            "ac.account_id",
+        )
+    sql = (
+        f"SELECT {key} AS owner_id, {', '.join(sums)} FROM {source}"  # noqa: S608 - fixed fragments
+        f" WHERE i.kind IN ({kind_marks}) AND {scope_sql} GROUP BY {key}"
+    )
+    return _Counts(sql, params + kinds + scope_params, columns)
+
+
+def _rule_count(rule: Rule, counts: _Counts | None) -> tuple[str, list[Any]]:
     """The rule's ``n`` for the lead row ``l`` (see the module docstring)."""
     fixed: list[str] = []
     params: list[Any] = []
     counted = "1"
-    counted_params: list[Any] = []
     for condition in rule.conditions:
         if condition.entity != "interaction":
             parts = ["a.id IS NOT NULL"] if condition.entity == "account" else []
@@ -203,46 +271,39 @@ def _rule_count(
             if parts:
                 fixed.append(" AND ".join(parts))
             continue
-        inner = [_interactions_of_lead(target), "i.kind = %s"]
-        inner_params: list[Any] = [condition.kind]
-        if as_of:
-            inner.append("i.occurred_at <= %s")
-            inner_params.append(now)
-        if condition.within_days is not None:
-            inner.append("i.occurred_at >= %s")
-            inner_params.append(now - datetime.timedelta(days=condition.within_days))
-        for expression in condition.where:
-            sql, values = expressions.compile_sql(expression, "i")
-            inner.append(f"({sql})")
-            inner_params += values
-        where = " AND ".join(inner)
+        assert counts is not None
+        column = counts.columns[id(condition)]
         if condition.frequency == "each":
-            counted = f"(SELECT COUNT(*) FROM crm_interaction i WHERE {where})"  # noqa: S608
-            counted_params = inner_params
+            counted = column
         elif condition.frequency == "at_least":
-            fixed.append(f"EXISTS (SELECT 1 FROM crm_interaction i WHERE {where})")  # noqa: S608
-            params += inner_params
+            fixed.append(f"{column} > 0")
         else:
-            fixed.append(f"NOT EXISTS (SELECT 1 FROM crm_interaction i WHERE {where})")  # noqa: S608
-            params += inner_params
+            fixed.append(f"{column} = 0")
     if not fixed:
-        return counted, counted_params
-    return f"CASE WHEN {' AND '.join(fixed)} THEN {counted} ELSE 0 END", params + counted_params
+        return counted, params
+    return f"CASE WHEN {' AND '.join(fixed)} THEN {counted} ELSE 0 END", params
 
 
-def leads_from(target: str, *, as_of: bool = False) -> str:
-    """The eligible leads of a model with their contact (``c``) and account (``a``) rows: the
-    open ones, or (``as_of``) those that existed at a past time, given as a parameter."""
-    eligible = "l.created_at <= %s" if as_of else "l.status = 'open'"
+def _leads_from(target: str, counts: _Counts | None, *, as_of: bool) -> tuple[str, list[Any]]:
+    """The eligible leads of a model with their contact (``c``), account (``a``) and
+    interaction counts (``ia``): the open ones, or (``as_of``) those that existed then."""
     if target == "contact":
-        return (
+        joins = (
             "crm_lead l JOIN crm_contact c ON c.id = l.parent_contact_id"
-            f" LEFT JOIN crm_account a ON a.id = c.account_id WHERE {eligible}"
+            " LEFT JOIN crm_account a ON a.id = c.account_id"
         )
-    return (
-        "crm_lead l JOIN crm_account a ON a.id = l.parent_account_id"
-        f" WHERE {eligible} AND l.parent_contact_id IS NULL"
-    )
+        owner = "l.parent_contact_id"
+        where = ""
+    else:
+        joins = "crm_lead l JOIN crm_account a ON a.id = l.parent_account_id"
+        owner = "l.parent_account_id"
+        where = " AND l.parent_contact_id IS NULL"
+    params: list[Any] = []
+    if counts is not None:
+        joins += f" LEFT JOIN ({counts.sql}) ia ON ia.owner_id = {owner}"
+        params += counts.params
+    eligible = "l.created_at <= %s" if as_of else "l.status = 'open'"
+    return f"{joins} WHERE {eligible}{where}", params
 
 
 def score_select(
@@ -253,25 +314,31 @@ def score_select(
     *,
     per_rule: bool = False,
     as_of: bool = False,
+    interaction_filter: tuple[str, list[Any]] | None = None,
 ) -> tuple[str, list[Any]]:
     """``SELECT lead_id, score`` (or, with ``per_rule``, ``lead_id, n0, n1, …``) for the
-    eligible leads matching ``lead_filter`` (a condition on ``l``). With ``as_of``, the scores
-    the model would have given at ``now``, a past time: leads that existed then, interactions
-    up to then (fields are today's values: there is no field history)."""
-    counts: list[str] = []
+    eligible leads matching ``lead_filter`` (a condition on ``l``). The interactions are
+    counted once per contact (or account) in one aggregate over the leads' interactions;
+    ``interaction_filter`` (a condition on ``i``, or on ``ac`` for account models) may name
+    that scope directly, e.g. a range of contact ids. With ``as_of``, the scores the model
+    would have given at ``now``, a past time: leads that existed then, interactions up to then
+    (fields are today's values: there is no field history)."""
+    counts = _interaction_counts(rules, target, now, lead_filter, interaction_filter, as_of=as_of)
+    terms: list[str] = []
     params: list[Any] = []
     for index, rule in enumerate(rules):
-        sql, values = _rule_count(rule, target, now, as_of=as_of)
-        counts.append(f"({sql}) AS n{index}" if per_rule else f"{int(rule.points)} * ({sql})")
+        sql, values = _rule_count(rule, counts)
+        terms.append(f"({sql}) AS n{index}" if per_rule else f"{int(rule.points)} * ({sql})")
         params += values
     if per_rule:
-        columns = ", ".join(["l.id AS lead_id", *counts]) if counts else "l.id AS lead_id"
+        columns = ", ".join(["l.id AS lead_id", *terms])
     else:
-        columns = f"l.id AS lead_id, {' + '.join(counts) if counts else '0'} AS score"
+        columns = f"l.id AS lead_id, {' + '.join(terms) if terms else '0'} AS score"
+    source, source_params = _leads_from(target, counts, as_of=as_of)
     filter_sql, filter_params = lead_filter
     return (
-        f"SELECT {columns} FROM {leads_from(target, as_of=as_of)} AND ({filter_sql})",  # noqa: S608 - built from fixed fragments
-        params + ([now] if as_of else []) + filter_params,
+        f"SELECT {columns} FROM {source} AND ({filter_sql})",  # noqa: S608 - built from fixed fragments
+        params + source_params + ([now] if as_of else []) + filter_params,
     )
 
 

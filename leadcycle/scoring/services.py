@@ -222,14 +222,18 @@ def _enqueue_recompute(model_id: int) -> None:
 
 
 def leads_score(
-    *, compiled: CompiledModel, lead_filter: tuple[str, list[Any]], now: datetime.datetime
+    *,
+    compiled: CompiledModel,
+    lead_filter: tuple[str, list[Any]],
+    now: datetime.datetime,
+    interaction_filter: tuple[str, list[Any]] | None = None,
 ) -> list[int]:
     """Score the eligible leads matching ``lead_filter`` (a condition on lead alias ``l``, or
     on ``lead_id``'s values: see ``_filter_for``) under one model; the ids of leads that
     became sales-ready. Runs in the caller's transaction."""
     model = compiled.model
     select_sql, select_params = compiler.score_select(
-        compiled.rules, model.target, now, lead_filter
+        compiled.rules, model.target, now, lead_filter, interaction_filter=interaction_filter
     )
     grade_sql, grade_params = compiler.grade_case(compiled.grades, "s.score")
     # The grade reads the score several times: keep the database from inlining the scoring
@@ -324,31 +328,43 @@ def _ids_in(lead_filter: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
 
 
 def model_recompute(*, model_id: int, now: datetime.datetime | None = None) -> int:
-    """Score every eligible lead under a live model, in batches of lead ids (one transaction
-    each); returns how many leads became sales-ready. ``now``: the time "the last N days"
-    count back from (default: now)."""
+    """Score every eligible lead under a live model, in batches of contacts (accounts, for an
+    account model) by id range, one transaction each, so that each batch reads its
+    interactions as one index range; returns how many leads became sales-ready. ``now``: the
+    time "the last N days" count back from (default: now)."""
     model = ScoringModel.objects.filter(pk=model_id, status=ScoringModel.Status.LIVE).first()
     if model is None:
         return 0
     compiled = model_compile(model)
     size = scoring_settings().rescore_batch_size
     now = now or timezone.now()
+    contact_model = model.target == ScoringModel.Target.CONTACT
+    owner = "l.parent_contact_id" if contact_model else "l.parent_account_id"
+    scope = "i.contact_id" if contact_model else "ac.account_id"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT MIN(id), MAX(id) FROM crm_lead")
+        cursor.execute(
+            "SELECT MIN(id), MAX(id) FROM "  # noqa: S608 - one of two table names
+            + ("crm_contact" if contact_model else "crm_account")
+        )
         low, high = cursor.fetchone()
     became = 0
-    if low is None:
-        return 0
-    for start in range(low, high + 1, size):
+    for start in range(low or 0, (high or -1) + 1, size):
+        bounds = [start, start + size]
         with transaction.atomic():
             became += len(
                 leads_score(
                     compiled=compiled,
-                    lead_filter=("l.id >= %s AND l.id < %s", [start, start + size]),
+                    lead_filter=(f"{owner} >= %s AND {owner} < %s", bounds),
+                    interaction_filter=(f"{scope} >= %s AND {scope} < %s", bounds),
                     now=now,
                 )
             )
-    # Leads outside every batch's range do not exist; scores of leads deleted went with them.
+    # Leads no batch scored are no longer eligible (closed, unlinked): no score.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM scoring_leadscore WHERE model_id = %s AND computed_at < %s",
+            [model.pk, now],
+        )
     return became
 
 

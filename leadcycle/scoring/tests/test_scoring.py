@@ -11,7 +11,7 @@ from leadcycle.crm.models import Lead
 from leadcycle.crm.services import contact_update
 from leadcycle.interactions.services import interactions_ingest
 from leadcycle.scoring.events import lead_sales_ready
-from leadcycle.scoring.models import LeadScore, LeadScoreChange, ScoringModel
+from leadcycle.scoring.models import LeadScore, LeadScoreChange
 from leadcycle.scoring.services import (
     leads_rescore,
     model_recompute,
@@ -246,15 +246,18 @@ def test_a_full_recompute_works_in_batches(django_capture_on_commit_callbacks, s
     from leadcycle.scoring.services import scoring_settings
 
     config = scoring_settings()
-    config.rescore_batch_size = 100
+    config.rescore_batch_size = 2  # contacts per batch: three batches for five contacts
     config.save()
     leads = [LeadFactory(parent_contact=ContactFactory(role="decision_maker")) for _ in range(5)]
+    orphan = LeadFactory(parent_contact=None, parent_account=None)
     model = live_model()
-    # Spread the ids over several batches
-    Lead.objects.filter(pk=leads[-1].pk).update(id=leads[-1].pk + 350)
-    model_recompute(model_id=model.pk)
-    assert LeadScore.objects.filter(model=model, score=30 - 5).count() == 5
-    assert ScoringModel.objects.get().status == "live"
+    LeadScore.objects.create(
+        lead=orphan, model=model, score=1, model_version=1, computed_at=timezone.now(),
+        changed_at=timezone.now() - datetime.timedelta(days=1),
+    )  # fmt: skip
+    model_recompute(model_id=model.pk, now=timezone.now() + datetime.timedelta(seconds=1))
+    assert LeadScore.objects.filter(model=model, score=30 - 5).count() == len(leads)
+    assert not LeadScore.objects.filter(lead=orphan).exists()  # a stale score is removed
 
 
 def test_deleting_a_lead_deletes_its_scores_and_history(django_capture_on_commit_callbacks):
