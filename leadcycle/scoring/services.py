@@ -1,7 +1,8 @@
 """Writes for scoring: models and their rules, going live and stopping, and computing scores.
 
-Computing is set-based (``leads_score``): for one model and one set of leads — a range of ids
-in a full recompute, the leads of changed contacts in near real time — three statements:
+Computing is set-based (``leads_score``): for one model and one set of leads — the leads of a
+range of contact (account) ids in a full recompute, the leads of changed records in near real
+time — three statements:
 
 1. an upsert of every eligible lead's score from one ``SELECT`` (``compiler.score_select``),
    keeping the previous score and when it last changed;
@@ -228,9 +229,10 @@ def leads_score(
     now: datetime.datetime,
     interaction_filter: tuple[str, list[Any]] | None = None,
 ) -> list[int]:
-    """Score the eligible leads matching ``lead_filter`` (a condition on lead alias ``l``, or
-    on ``lead_id``'s values: see ``_filter_for``) under one model; the ids of leads that
-    became sales-ready. Runs in the caller's transaction."""
+    """Score the eligible leads matching ``lead_filter`` (a condition on lead alias ``l``)
+    under one model; ``interaction_filter`` may name the interactions to count directly (see
+    ``compiler.score_select``). Returns the ids of leads that became sales-ready. Runs in the
+    caller's transaction."""
     model = compiled.model
     select_sql, select_params = compiler.score_select(
         compiled.rules, model.target, now, lead_filter, interaction_filter=interaction_filter
