@@ -132,6 +132,9 @@ def _value(kind: str, value: object, path: str) -> Any:
     if kind == "text":
         if not isinstance(value, str):
             raise _error(path, "Expected text.", "type_mismatch")
+        if not value.strip():
+            # An empty value would mean "empty" to some and "anything" (contains) to others.
+            raise _error(path, "Give a value; for no value, use “is empty”.", "required")
         return value
     if kind == "boolean":
         if not isinstance(value, bool):

@@ -624,6 +624,7 @@ def _bulk_batch(
     lead_ids = [
         pk for (pk,) in insert_rows(Lead, lead_rows, columns=_BULK_LEAD_COLUMNS, returning=("id",))
     ]
+    records_changed(lead_ids=lead_ids)  # one rescore task after commit, for every batch
     if audit:
         contact_entries = [
             (pk, new_by_email[email]) for email, pk in created_contacts.items()

@@ -413,9 +413,7 @@ def form_submit(
         with transaction.atomic():
             submission = _form_apply(form, values, stored_raw, visitor_contact_id, meta)
             if submission.contact_id is not None and anonymous_visitor_id:
-                visitor_identify(
-                    visitor_id=anonymous_visitor_id, contact_id=submission.contact_id
-                )
+                visitor_identify(visitor_id=anonymous_visitor_id, contact_id=submission.contact_id)
             return submission
     except IntegrityError:
         if idempotency_key:  # the same submission, replayed concurrently: answer with the first

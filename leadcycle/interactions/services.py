@@ -82,9 +82,7 @@ def interaction_record(
     else:
         try:
             with transaction.atomic():
-                interaction = Interaction.objects.create(
-                    **values, idempotency_key=idempotency_key
-                )
+                interaction = Interaction.objects.create(**values, idempotency_key=idempotency_key)
         except IntegrityError:
             return Interaction.objects.get(idempotency_key=idempotency_key)
     # After the insert: outside a transaction the rescoring is queued at once.

@@ -139,8 +139,8 @@ def scoring_model_create(*, by: Actor, data: Mapping[str, Any]) -> ScoringModel:
 def scoring_model_update(
     *, model: ScoringModel, by: Actor, data: Mapping[str, Any]
 ) -> ScoringModel:
-    """Change a model (``rules``, when given, replace all of them). A live model gets a new
-    version and every lead is rescored with it."""
+    """Change a model (``rules``, when given, replace all of them). Every change is a new
+    version; a live model's leads are rescored with it."""
     model = ScoringModel.objects.select_for_update().get(pk=model.pk)
     before = record_snapshot(model)
     if "target" in data and data["target"] != model.target and model.status != "draft":
@@ -151,8 +151,7 @@ def scoring_model_update(
         )
     rules = _apply(model, data)
     _check(model, rules)
-    if model.status == ScoringModel.Status.LIVE:
-        model.version += 1
+    model.version += 1
     model.save()
     if rules is not None:
         _rules_save(model, rules)

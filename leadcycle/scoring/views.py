@@ -1,8 +1,9 @@
-"""Staff pages for scoring models: list, editor (rules as JSON, checked as you type), the
+"""Staff pages for scoring models: list, editor (a rule builder, checked as you type), the
 model's page with its rules in words, its score distribution, and going live or stopping."""
 
 import datetime
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -15,12 +16,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from leadcycle.errors import DomainError
-from leadcycle.expressions import OPERATORS
+from leadcycle.interactions.selectors import kinds_known
 from leadcycle.scoring import services
+from leadcycle.scoring.builder import FREQUENCY_LABELS, Builder, describe, layout, slot
+from leadcycle.scoring.compiler import ENTITIES
 from leadcycle.scoring.models import LeadScore, ScoringModel
 from leadcycle.scoring.schemas import RULES_EXAMPLE
 from leadcycle.users.permissions import can, require
 
+ENTITY_LABELS = {
+    "lead": "The lead",
+    "contact": "Its contact",
+    "account": "The account",
+    "interaction": "Interactions",
+}
 EXAMPLE_GRADES = [
     {"name": "Cold", "min": -1000, "max": 25},
     {"name": "Warm", "min": 26, "max": 60},
@@ -29,32 +38,17 @@ EXAMPLE_GRADES = [
 
 
 class ModelForm(forms.Form):
+    """The model's own fields; its rules and grades come from the rule builder."""
+
     name = forms.CharField(max_length=200)
     description = forms.CharField(
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    target = forms.ChoiceField(choices=ScoringModel.Target.choices)
-    sales_ready_score = forms.IntegerField(label="Sales-ready score")
-    grades = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}), required=False
+    target = forms.ChoiceField(
+        choices=ScoringModel.Target.choices,
+        widget=forms.Select(attrs={"data-rebuild": "true"}),
     )
-    rules = forms.CharField(widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}))
-
-    def clean_grades(self) -> Any:
-        return _json(self.cleaned_data.get("grades") or "[]", "grades")
-
-    def clean_rules(self) -> Any:
-        return _json(self.cleaned_data["rules"], "rules")
-
-
-def _json(text: str, name: str) -> Any:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"Not valid JSON: {exc}", code="invalid_json") from None
-    if not isinstance(value, list):
-        raise ValidationError("A JSON list.", code="invalid")
-    return value
+    sales_ready_score = forms.IntegerField(label="Sales-ready score")
 
 
 def _errors_from(exc: ValidationError | DomainError) -> dict[str, str]:
@@ -67,6 +61,40 @@ def _errors_from(exc: ValidationError | DomainError) -> dict[str, str]:
             for e in errors[:1]
         }
     return {"model": " ".join(exc.messages)}
+
+
+def _problems(builder: Builder) -> dict[str, str]:
+    """What the compiler says of the rules and grades as written (empty when they compile)."""
+    try:
+        _compiled(builder)
+    except ValidationError as exc:
+        return _errors_from(exc)
+    return {}
+
+
+def _compiled(builder: Builder) -> list[Any]:
+    probe = ScoringModel(target=builder.target, grades=builder.grades_json())
+    return services.model_compile(probe, builder.rules_json()).rules
+
+
+def _builder_context(builder: Builder, errors: Mapping[str, str]) -> dict[str, Any]:
+    kinds = kinds_known()
+    problems = {slot(path): message for path, message in errors.items()}
+    tree, slots = layout(builder, problems)
+    return {
+        "compiled": [] if errors else _compiled(builder),
+        "builder": builder,
+        "tree": tree,
+        "slot_messages": [(name, problems.get(name, "")) for name in slots],
+        "summary": [(describe(path), message) for path, message in errors.items()],
+        "entities": [(name, ENTITY_LABELS[name]) for name in ENTITIES[builder.target]],
+        "kinds": sorted(kinds.items(), key=lambda item: item[1].lower()),
+        "kind_keys": set(kinds),
+        "frequencies": FREQUENCY_LABELS.items(),
+        "rules_json": json.dumps(
+            {"rules": builder.rules_json(), "grades": builder.grades_json()}, indent=2
+        ),
+    }
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -84,11 +112,19 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def _editor(
     request: HttpRequest,
     form: ModelForm,
+    builder: Builder,
     record: ScoringModel | None,
-    errors: dict[str, str],
+    errors: Mapping[str, str],
     status: int = 200,
 ) -> HttpResponse:
-    context = {"form": form, "record": record, "errors": errors, "operators": OPERATORS}
+    """The editor page. ``errors`` are why a save failed (shown on top); the builder and the
+    check show what the compiler says of the rules as they stand."""
+    context = {
+        "form": form,
+        "record": record,
+        "save_errors": [(describe(path), message) for path, message in errors.items()],
+        **_builder_context(builder, _problems(builder)),
+    }
     return render(request, "scoring/editor.html", context, status=status)
 
 
@@ -96,13 +132,9 @@ def _editor(
 def model_create(request: HttpRequest) -> HttpResponse:
     require(request.user, "add", ScoringModel)
     if request.method == "GET":
-        initial = {
-            "target": "contact",
-            "sales_ready_score": 60,
-            "grades": json.dumps(EXAMPLE_GRADES, indent=2),
-            "rules": json.dumps(RULES_EXAMPLE, indent=2),
-        }
-        return _editor(request, ModelForm(initial=initial), None, {})
+        form = ModelForm(initial={"target": "contact", "sales_ready_score": 60})
+        builder = Builder.from_json("contact", RULES_EXAMPLE, EXAMPLE_GRADES)
+        return _editor(request, form, builder, None, {})
     return _save(request, None)
 
 
@@ -111,29 +143,35 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, "change", ScoringModel)
     record = get_object_or_404(ScoringModel, pk=pk)
     if request.method == "GET":
-        initial = {
-            "name": record.name,
-            "description": record.description,
-            "target": record.target,
-            "sales_ready_score": record.sales_ready_score,
-            "grades": json.dumps(record.grades, indent=2),
-            "rules": json.dumps(
-                [
-                    {"name": r.name, "points": r.points, "conditions": r.conditions}
-                    for r in record.rules.all()
-                ],
-                indent=2,
-            ),
-        }
-        return _editor(request, ModelForm(initial=initial), record, {})
+        form = ModelForm(
+            initial={
+                "name": record.name,
+                "description": record.description,
+                "target": record.target,
+                "sales_ready_score": record.sales_ready_score,
+            }
+        )
+        rules = [
+            {"name": r.name, "points": r.points, "conditions": r.conditions}
+            for r in record.rules.all()
+        ]
+        builder = Builder.from_json(record.target, rules, record.grades)
+        return _editor(request, form, builder, record, {})
     return _save(request, record)
 
 
 def _save(request: HttpRequest, record: ScoringModel | None) -> HttpResponse:
     form = ModelForm(request.POST)
+    builder = Builder.from_post(request.POST)
+    if request.POST.get("edit"):
+        # An add or remove button, without JavaScript: the same page, changed, not saved.
+        builder.edit(str(request.POST["edit"]))
+        unbound = ModelForm(initial=request.POST.dict())
+        return _editor(request, unbound, builder, record, {})
     errors: dict[str, str] = {}
     if form.is_valid():
-        data = form.cleaned_data
+        data = {**form.cleaned_data, "rules": builder.rules_json()}
+        data["grades"] = builder.grades_json()
         try:
             if record is None:
                 record = services.scoring_model_create(by=request.user, data=data)
@@ -147,30 +185,30 @@ def _save(request: HttpRequest, record: ScoringModel | None) -> HttpResponse:
             return redirect(reverse("scoring:model_detail", args=[record.pk]))
     else:
         errors = {name: " ".join(str(m) for m in msgs) for name, msgs in form.errors.items()}
-    return _editor(request, form, record, errors, status=422)
+        errors.update(_problems(builder))
+    return _editor(request, form, builder, record, errors, status=422)
+
+
+@require_POST
+def model_builder(request: HttpRequest) -> HttpResponse:
+    """htmx: the rule builder again after an add or remove button, or a choice that changes
+    which inputs it needs (the model's target, a condition's entity, a field, an operator)."""
+    require(request.user, "add", ScoringModel)
+    builder = Builder.from_post(request.POST)
+    if request.POST.get("edit"):
+        builder.edit(str(request.POST["edit"]))
+    context = _builder_context(builder, _problems(builder))
+    return render(request, "scoring/_builder.html", {**context, "oob_check": True})
 
 
 @require_POST
 def model_check(request: HttpRequest) -> HttpResponse:
-    """htmx, while editing: the problems of the rules and grades as typed, or that they compile."""
+    """htmx, while typing: the problems of the rules and grades, in words and next to the
+    inputs at fault (out of band), or that they compile."""
     require(request.user, "add", ScoringModel)
-    form = ModelForm(request.POST)
-    errors: dict[str, str] = {}
-    if form.is_valid():
-        probe = ScoringModel(target=form.cleaned_data["target"], grades=form.cleaned_data["grades"])
-        try:
-            compiled = services.model_compile(probe, form.cleaned_data["rules"])
-        except ValidationError as exc:
-            errors = _errors_from(exc)
-        else:
-            return render(request, "scoring/_check.html", {"ok": True, "rules": compiled.rules})
-    else:
-        errors = {
-            name: " ".join(str(m) for m in messages_)
-            for name, messages_ in form.errors.items()
-            if name in ("rules", "grades")
-        }
-    return render(request, "scoring/_check.html", {"ok": not errors, "errors": errors})
+    builder = Builder.from_post(request.POST)
+    context = {**_builder_context(builder, _problems(builder)), "oob_slots": True}
+    return render(request, "scoring/_check.html", context)
 
 
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:

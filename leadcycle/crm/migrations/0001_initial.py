@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,208 +15,573 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200)),
-                ('web_domain', models.CharField(blank=True, help_text='Normalised: contoso.com, no scheme or www.', max_length=200)),
-                ('industry', models.CharField(blank=True, max_length=100)),
-                ('employees', models.PositiveIntegerField(blank=True, null=True)),
-                ('annual_revenue', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('country', models.CharField(blank=True, max_length=100)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "web_domain",
+                    models.CharField(
+                        blank=True,
+                        help_text="Normalised: contoso.com, no scheme or www.",
+                        max_length=200,
+                    ),
+                ),
+                ("industry", models.CharField(blank=True, max_length=100)),
+                ("employees", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "annual_revenue",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=16,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                ("country", models.CharField(blank=True, max_length=100)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('email_normalized', models.CharField(blank=True, editable=False, max_length=254, null=True)),
-                ('first_name', models.CharField(blank=True, max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('job_title', models.CharField(blank=True, max_length=150)),
-                ('role', models.CharField(choices=[('decision_maker', 'Decision maker'), ('influencer', 'Influencer'), ('other', 'Other')], default='other', max_length=20)),
-                ('phone', models.CharField(blank=True, max_length=50)),
-                ('country', models.CharField(blank=True, max_length=100)),
-                ('marketing_only', models.BooleanField(default=False, help_text='Created for marketing; hidden from the sales contact view.')),
-                ('consent', models.CharField(choices=[('unknown', 'Unknown'), ('granted', 'Granted'), ('withdrawn', 'Withdrawn')], default='unknown', max_length=20)),
-                ('origin_channel', models.CharField(choices=[('manual', 'Created by hand'), ('api', 'API'), ('import', 'File import'), ('form', 'Marketing form / landing page'), ('event', 'Event'), ('linkedin', 'LinkedIn Lead Gen form'), ('journey', 'Customer journey')], default='manual', max_length=20)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contacts', to='crm.account')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "email_normalized",
+                    models.CharField(blank=True, editable=False, max_length=254, null=True),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("job_title", models.CharField(blank=True, max_length=150)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("decision_maker", "Decision maker"),
+                            ("influencer", "Influencer"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=50)),
+                ("country", models.CharField(blank=True, max_length=100)),
+                (
+                    "marketing_only",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created for marketing; hidden from the sales contact view.",
+                    ),
+                ),
+                (
+                    "consent",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Unknown"),
+                            ("granted", "Granted"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "origin_channel",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Created by hand"),
+                            ("api", "API"),
+                            ("import", "File import"),
+                            ("form", "Marketing form / landing page"),
+                            ("event", "Event"),
+                            ("linkedin", "LinkedIn Lead Gen form"),
+                            ("journey", "Customer journey"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="contacts",
+                        to="crm.account",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name', 'id'],
+                "ordering": ["last_name", "first_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('topic', models.CharField(max_length=200)),
-                ('source_channel', models.CharField(choices=[('manual', 'Created by hand'), ('api', 'API'), ('import', 'File import'), ('form', 'Marketing form / landing page'), ('event', 'Event'), ('linkedin', 'LinkedIn Lead Gen form'), ('journey', 'Customer journey')], default='manual', max_length=20)),
-                ('origin_ref', models.CharField(blank=True, help_text='The form, event, journey, import batch or LinkedIn form the lead came from.', max_length=200)),
-                ('campaign', models.CharField(blank=True, max_length=200)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('qualified', 'Qualified'), ('disqualified', 'Disqualified')], default='open', max_length=20)),
-                ('sales_ready', models.BooleanField(default=False)),
-                ('telemarketing_ready', models.BooleanField(default=False)),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent_account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='crm.account')),
-                ('parent_contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='crm.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("topic", models.CharField(max_length=200)),
+                (
+                    "source_channel",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Created by hand"),
+                            ("api", "API"),
+                            ("import", "File import"),
+                            ("form", "Marketing form / landing page"),
+                            ("event", "Event"),
+                            ("linkedin", "LinkedIn Lead Gen form"),
+                            ("journey", "Customer journey"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "origin_ref",
+                    models.CharField(
+                        blank=True,
+                        help_text="The form, event, journey, import batch or LinkedIn form the lead came from.",
+                        max_length=200,
+                    ),
+                ),
+                ("campaign", models.CharField(blank=True, max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("qualified", "Qualified"),
+                            ("disqualified", "Disqualified"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                ("sales_ready", models.BooleanField(default=False)),
+                ("telemarketing_ready", models.BooleanField(default=False)),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent_account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="leads",
+                        to="crm.account",
+                    ),
+                ),
+                (
+                    "parent_contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="leads",
+                        to="crm.contact",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('email_sent', 'Email sent'), ('email_opened', 'Email opened'), ('email_clicked', 'Email clicked'), ('form_submitted', 'Form submitted'), ('website_visited', 'Website visited'), ('event_registered', 'Event registered'), ('event_checked_in', 'Event checked in'), ('event_cancelled', 'Event registration cancelled'), ('linkedin_form_submitted', 'LinkedIn form submitted'), ('custom', 'Custom')], max_length=50)),
-                ('occurred_at', models.DateTimeField()),
-                ('campaign', models.CharField(blank=True, max_length=200)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='crm.contact')),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='interactions', to='crm.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("email_sent", "Email sent"),
+                            ("email_opened", "Email opened"),
+                            ("email_clicked", "Email clicked"),
+                            ("form_submitted", "Form submitted"),
+                            ("website_visited", "Website visited"),
+                            ("event_registered", "Event registered"),
+                            ("event_checked_in", "Event checked in"),
+                            ("event_cancelled", "Event registration cancelled"),
+                            ("linkedin_form_submitted", "LinkedIn form submitted"),
+                            ("custom", "Custom"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("campaign", models.CharField(blank=True, max_length=200)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="crm.contact",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="interactions",
+                        to="crm.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Opportunity',
+            name="Opportunity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200)),
-                ('value', models.DecimalField(decimal_places=2, default=0, max_digits=14, validators=[django.core.validators.MinValueValidator(0)])),
-                ('stage', models.CharField(choices=[('qualify', 'Qualify'), ('develop', 'Develop'), ('propose', 'Propose'), ('won', 'Closed won'), ('lost', 'Closed lost')], default='qualify', max_length=20)),
-                ('expected_close', models.DateField(blank=True, null=True)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='opportunities', to='crm.account')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='opportunities', to='crm.contact')),
-                ('lead', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='opportunity', to='crm.lead')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "value",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        max_digits=14,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("qualify", "Qualify"),
+                            ("develop", "Develop"),
+                            ("propose", "Propose"),
+                            ("won", "Closed won"),
+                            ("lost", "Closed lost"),
+                        ],
+                        default="qualify",
+                        max_length=20,
+                    ),
+                ),
+                ("expected_close", models.DateField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="opportunities",
+                        to="crm.account",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="opportunities",
+                        to="crm.contact",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="opportunity",
+                        to="crm.lead",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'opportunities',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "opportunities",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('call', 'Phone call'), ('email', 'Email'), ('meeting', 'Meeting'), ('follow_up', 'Follow-up'), ('other', 'Other')], default='call', max_length=20)),
-                ('subject', models.CharField(max_length=200)),
-                ('queue', models.CharField(blank=True, choices=[('telemarketing', 'Telemarketing'), ('sales', 'Sales')], max_length=20)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('done', models.BooleanField(default=False)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_tasks', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='crm.contact')),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='crm.lead')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("call", "Phone call"),
+                            ("email", "Email"),
+                            ("meeting", "Meeting"),
+                            ("follow_up", "Follow-up"),
+                            ("other", "Other"),
+                        ],
+                        default="call",
+                        max_length=20,
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200)),
+                (
+                    "queue",
+                    models.CharField(
+                        blank=True,
+                        choices=[("telemarketing", "Telemarketing"), ("sales", "Sales")],
+                        max_length=20,
+                    ),
+                ),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("done", models.BooleanField(default=False)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="crm.contact",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="crm.lead",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['done', 'due_at', 'id'],
+                "ordering": ["done", "due_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['web_domain'], name='account_domain_idx'),
+            model_name="account",
+            index=models.Index(fields=["web_domain"], name="account_domain_idx"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['name'], name='account_name_idx'),
+            model_name="account",
+            index=models.Index(fields=["name"], name="account_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('annual_revenue__isnull', True), ('annual_revenue__gte', 0), _connector='OR'), name='account_revenue_not_negative'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("annual_revenue__isnull", True), ("annual_revenue__gte", 0), _connector="OR"
+                ),
+                name="account_revenue_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['last_name', 'first_name'], name='contact_name_idx'),
+            model_name="contact",
+            index=models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['account'], name='contact_account_idx'),
+            model_name="contact",
+            index=models.Index(fields=["account"], name="contact_account_idx"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('email_normalized',), name='contact_email_unique'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                fields=("email_normalized",), name="contact_email_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['decision_maker', 'influencer', 'other'])), name='contact_role_valid'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["decision_maker", "influencer", "other"])),
+                name="contact_role_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('consent__in', ['unknown', 'granted', 'withdrawn'])), name='contact_consent_valid'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("consent__in", ["unknown", "granted", "withdrawn"])),
+                name="contact_consent_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['parent_contact', 'status'], name='lead_contact_status_idx'),
+            model_name="lead",
+            index=models.Index(fields=["parent_contact", "status"], name="lead_contact_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['parent_account'], name='lead_account_idx'),
+            model_name="lead",
+            index=models.Index(fields=["parent_account"], name="lead_account_idx"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['status', 'sales_ready'], name='lead_status_ready_idx'),
+            model_name="lead",
+            index=models.Index(fields=["status", "sales_ready"], name="lead_status_ready_idx"),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'qualified', 'disqualified'])), name='lead_status_valid'),
+            model_name="lead",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "qualified", "disqualified"])),
+                name="lead_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['contact', 'kind', 'occurred_at'], name='interaction_contact_kind_idx'),
+            model_name="interaction",
+            index=models.Index(
+                fields=["contact", "kind", "occurred_at"], name="interaction_contact_kind_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['lead', 'occurred_at'], name='interaction_lead_idx'),
+            model_name="interaction",
+            index=models.Index(fields=["lead", "occurred_at"], name="interaction_lead_idx"),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['kind', 'occurred_at'], name='interaction_kind_time_idx'),
+            model_name="interaction",
+            index=models.Index(fields=["kind", "occurred_at"], name="interaction_kind_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='opportunity_value_not_negative'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value__gte", 0)), name="opportunity_value_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('stage__in', ['qualify', 'develop', 'propose', 'won', 'lost'])), name='opportunity_stage_valid'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stage__in", ["qualify", "develop", "propose", "won", "lost"])),
+                name="opportunity_stage_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['assignee', 'done', 'due_at'], name='task_assignee_idx'),
+            model_name="task",
+            index=models.Index(fields=["assignee", "done", "due_at"], name="task_assignee_idx"),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.CheckConstraint(condition=models.Q(('assignee__isnull', False), models.Q(('queue', ''), _negated=True), _connector='OR'), name='task_has_assignee_or_queue'),
+            model_name="task",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("assignee__isnull", False),
+                    models.Q(("queue", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="task_has_assignee_or_queue",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['call', 'email', 'meeting', 'follow_up', 'other'])), name='task_kind_valid'),
+            model_name="task",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["call", "email", "meeting", "follow_up", "other"])
+                ),
+                name="task_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.CheckConstraint(condition=models.Q(('done', False), ('done_at__isnull', False), _connector='OR'), name='task_done_has_time'),
+            model_name="task",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("done", False), ("done_at__isnull", False), _connector="OR"),
+                name="task_done_has_time",
+            ),
         ),
     ]

@@ -6,15 +6,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0001_initial'),
+        ("crm", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(django.db.models.functions.text.Upper('name'), name='account_name_upper_idx'),
+            model_name="account",
+            index=models.Index(
+                django.db.models.functions.text.Upper("name"), name="account_name_upper_idx"
+            ),
         ),
     ]

@@ -4,24 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_account_name_upper_index'),
+        ("crm", "0002_account_name_upper_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='interaction',
-            name='idempotency_key',
-            field=models.CharField(blank=True, help_text='Set by the sender of an event; a second event with the same key is ignored.', max_length=200, null=True, unique=True),
+            model_name="interaction",
+            name="idempotency_key",
+            field=models.CharField(
+                blank=True,
+                help_text="Set by the sender of an event; a second event with the same key is ignored.",
+                max_length=200,
+                null=True,
+                unique=True,
+            ),
         ),
         migrations.AddField(
-            model_name='interaction',
-            name='visitor_id',
-            field=models.CharField(blank=True, db_default='', help_text='The anonymous website visitor, until the visitor becomes a known contact.', max_length=64),
+            model_name="interaction",
+            name="visitor_id",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                help_text="The anonymous website visitor, until the visitor becomes a known contact.",
+                max_length=64,
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(condition=models.Q(('contact__isnull', True), models.Q(('visitor_id', ''), _negated=True)), fields=['visitor_id'], name='interaction_anonymous_idx'),
+            model_name="interaction",
+            index=models.Index(
+                condition=models.Q(
+                    ("contact__isnull", True), models.Q(("visitor_id", ""), _negated=True)
+                ),
+                fields=["visitor_id"],
+                name="interaction_anonymous_idx",
+            ),
         ),
     ]

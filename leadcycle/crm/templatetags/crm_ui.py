@@ -20,9 +20,17 @@ register = template.Library()
 
 # Badge colour per choice value of the fields shown as badges (status, stage, consent).
 _BADGE_TONES = {
-    "open": "info", "qualified": "ok", "disqualified": "muted",
-    "qualify": "info", "develop": "info", "propose": "warn", "won": "ok", "lost": "muted",
-    "granted": "ok", "withdrawn": "err", "unknown": "muted",
+    "open": "info",
+    "qualified": "ok",
+    "disqualified": "muted",
+    "qualify": "info",
+    "develop": "info",
+    "propose": "warn",
+    "won": "ok",
+    "lost": "muted",
+    "granted": "ok",
+    "withdrawn": "err",
+    "unknown": "muted",
 }
 _BADGE_FIELDS = {"status", "stage", "consent"}
 
@@ -168,10 +176,16 @@ def choice_label(value: Any, field: str) -> str:
 _FORM_SECTIONS: dict[str, list[tuple[str, str, list[str]]]] = {
     "lead": [
         ("Lead", "", ["topic", "campaign", "source_channel", "origin_ref"]),
-        ("Contact and account", "Search by name or email, then pick from the list.",
-         ["parent_contact", "parent_account"]),
-        ("…or create a new contact", "Leave empty when the lead belongs to an existing contact.",
-         ["new_contact_email", "new_contact_first_name", "new_contact_last_name"]),
+        (
+            "Contact and account",
+            "Search by name or email, then pick from the list.",
+            ["parent_contact", "parent_account"],
+        ),
+        (
+            "…or create a new contact",
+            "Leave empty when the lead belongs to an existing contact.",
+            ["new_contact_email", "new_contact_first_name", "new_contact_last_name"],
+        ),
         ("Qualification", "", ["status", "sales_ready", "telemarketing_ready", "owner"]),
         ("Notes", "", ["description"]),
     ],
@@ -190,8 +204,11 @@ _FORM_SECTIONS: dict[str, list[tuple[str, str, list[str]]]] = {
     ],
     "task": [
         ("Task", "", ["subject", "kind", "due_at"]),
-        ("Who does it", "A task goes to a person, or waits in a queue.",
-         ["assignee", "queue", "done"]),
+        (
+            "Who does it",
+            "A task goes to a person, or waits in a queue.",
+            ["assignee", "queue", "done"],
+        ),
         ("About", "", ["lead", "contact"]),
     ],
 }
@@ -247,9 +264,10 @@ def nav_current(context: Any, prefix: str) -> SafeString:
 @register.filter
 def in_stage_order(rows: Any) -> list[Any]:
     """Pipeline rows (dicts with ``stage``) in the order deals move, not alphabetically."""
-    order = {value: position for position, value in enumerate(
-        apps.get_model("crm", "Opportunity").Stage.values
-    )}
+    order = {
+        value: position
+        for position, value in enumerate(apps.get_model("crm", "Opportunity").Stage.values)
+    }
     return sorted(rows, key=lambda row: order.get(row["stage"], len(order)))
 
 

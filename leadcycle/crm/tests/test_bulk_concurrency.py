@@ -22,7 +22,10 @@ def test_concurrent_bulk_loads_share_new_contacts_without_duplicates():
             rows = [
                 ContactWithLeads({"email": email.upper() if worker % 2 else email}, [f"W{worker}"])
                 for email in shared
-            ] + [ContactWithLeads({"email": f"own{worker}-{i}@example.com"}, ["own"]) for i in range(50)]
+            ] + [
+                ContactWithLeads({"email": f"own{worker}-{i}@example.com"}, ["own"])
+                for i in range(50)
+            ]
             barrier.wait()
             contacts_with_leads_create_bulk(by=None, rows=rows, batch_size=100)
         except BaseException as exc:  # reported below

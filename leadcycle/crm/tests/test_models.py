@@ -27,8 +27,6 @@ from leadcycle.users.models import ApiToken
 pytestmark = pytest.mark.django_db
 
 
-
-
 # Contacts: one person per normalised email ---------------------------------------------------
 
 

@@ -25,8 +25,6 @@ from leadcycle.testing.factories import (
 pytestmark = pytest.mark.django_db
 
 
-
-
 @pytest.fixture
 def actor():
     return UserFactory(username="alice", role="administrator")

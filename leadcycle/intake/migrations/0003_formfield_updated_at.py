@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intake', '0002_default_strategies'),
+        ("intake", "0002_default_strategies"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='formfield',
-            name='updated_at',
+            model_name="formfield",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True),
         ),
     ]

@@ -105,10 +105,13 @@ def test_concurrent_submissions_naming_one_new_company_create_it_once(on_postgre
     from leadcycle.crm.models import Account
 
     form = make_form()
-    errors = _run_concurrently(form.pk, [
-        {"email": f"staff{i}@initech.example", "company": "Initech" if i % 2 else " INITECH "}
-        for i in range(N)
-    ])
+    errors = _run_concurrently(
+        form.pk,
+        [
+            {"email": f"staff{i}@initech.example", "company": "Initech" if i % 2 else " INITECH "}
+            for i in range(N)
+        ],
+    )
     assert errors == []
     assert Account.objects.count() == 1
     assert Contact.objects.filter(account__name__iexact="initech").count() == N

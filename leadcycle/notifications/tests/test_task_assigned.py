@@ -15,7 +15,9 @@ from leadcycle.testing.factories import UserFactory
 
 @pytest.fixture
 def manager_and_seller(db):
-    return UserFactory(username="boss", role="sales_manager"), UserFactory(username="sam", role="seller")
+    return UserFactory(username="boss", role="sales_manager"), UserFactory(
+        username="sam", role="seller"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -81,8 +83,13 @@ def test_rq_worker_on_redis_delivers_the_notification(manager_and_seller):
         assert Notification.objects.count() == 0
         # a real RQ worker, in this process so it sees the test database
         call_command(
-            "rqworker", "default", "--burst", "--worker-class", "rq.worker.SimpleWorker",
-            "--job-class", "django_tasks_rq.backend.Job",
+            "rqworker",
+            "default",
+            "--burst",
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+            "--job-class",
+            "django_tasks_rq.backend.Job",
         )
     assert Notification.objects.filter(user=seller, message__contains="Redis call").count() == 1
     client.flushdb()

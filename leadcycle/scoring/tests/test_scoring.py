@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
 from leadcycle.crm.models import Lead
-from leadcycle.crm.services import contact_update
+from leadcycle.crm.services import ContactWithLeads, contact_update, contacts_with_leads_create_bulk
 from leadcycle.interactions.services import interactions_ingest
 from leadcycle.scoring.events import lead_sales_ready
 from leadcycle.scoring.models import LeadScore, LeadScoreChange
@@ -171,6 +171,26 @@ def test_a_changed_contact_field_rescores_its_leads(django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         contact_update(contact=ada, by=None, data={"role": "decision_maker"})
     assert score_of(lead) == 30
+
+
+def test_leads_created_in_bulk_are_scored(django_capture_on_commit_callbacks):
+    ada = ContactFactory(role="decision_maker", email="ada@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        live_model()
+    rows = [
+        ContactWithLeads({"email": "ADA@example.com "}, ["Demo"]),
+        ContactWithLeads({"email": "new@example.com"}, ["Trial", "Pricing"]),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        contacts_with_leads_create_bulk(by=None, rows=rows)
+    scores = sorted(
+        LeadScore.objects.values_list("lead__parent_contact__email", "lead__topic", "score")
+    )
+    assert scores == [
+        (ada.email, "Demo", 30 - 5),
+        ("new@example.com", "Pricing", -5),
+        ("new@example.com", "Trial", -5),
+    ]
 
 
 def test_changing_a_live_model_gives_a_new_version_and_new_scores(
