@@ -54,9 +54,10 @@ def insert_rows(
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts keyed by field attname) into ``model``'s table.
 
-    ``skip_conflicts_on`` names a uniquely-constrained column (or columns): rows that would
-    violate it are silently not inserted (``ON CONFLICT (col) DO NOTHING``), and are absent from the
-    returned rows. ``returning`` lists attnames to return for every inserted row, in order.
+    ``skip_conflicts_on`` names a uniquely-constrained column (or columns), or is ``"*"`` for
+    any unique constraint: rows that would violate it are silently not inserted (``ON
+    CONFLICT … DO NOTHING``), and are absent from the returned rows. ``returning`` lists
+    attnames to return for every inserted row, in order.
     One statement per chunk; the chunk size keeps every statement under the parameter limit.
     """
     if not rows:
@@ -67,7 +68,9 @@ def insert_rows(
     column_sql = ", ".join(quote(str(f.column)) for f in fields)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     conflict_sql = ""
-    if skip_conflicts_on:
+    if skip_conflicts_on == "*":
+        conflict_sql = " ON CONFLICT DO NOTHING"  # whichever unique constraint a row hits
+    elif skip_conflicts_on:
         names = [skip_conflicts_on] if isinstance(skip_conflicts_on, str) else skip_conflicts_on
         target_columns = ", ".join(quote(str(_concrete_field(model, n).column)) for n in names)
         conflict_sql = f" ON CONFLICT ({target_columns}) DO NOTHING"
@@ -133,3 +136,50 @@ def _preparer(field: Any) -> Any:
 
         return prepare_datetime
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def update_rows(
+    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
+) -> int:
+    """Set ``columns`` of many rows at once, each row naming its record by ``id``: one
+    ``UPDATE … FROM`` a list of values per chunk (PostgreSQL: one statement, arrays spread by
+    ``unnest``; SQLite 3.33+: a ``VALUES`` list, chunked under the parameter limit). Rows set
+    every column given; the caller puts the record's current value where nothing changes."""
+    if not rows:
+        return 0
+    table = connection.ops.quote_name(model._meta.db_table)
+    quote = connection.ops.quote_name
+    fields = [_concrete_field(model, name) for name in columns]
+    pk = _concrete_field(model, "id")
+    names = ["id", *columns]
+    prepare = [_preparer(pk), *(_preparer(f) for f in fields)]
+    assignments = ", ".join(f"{quote(str(f.column))} = v.{quote(str(f.column))}" for f in fields)
+    value_columns = ", ".join(quote(str(f.column)) for f in [pk, *fields])
+    updated = 0
+    if connection.vendor == "postgresql":
+        arrays = [
+            [prep(row.get(n)) for row in rows] for n, prep in zip(names, prepare, strict=True)
+        ]
+        casts = ", ".join(f"%b::{f.db_type(connection)}[]" for f in [pk, *fields])
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({casts}) AS v({value_columns})"  # noqa: S608 - names from model metadata
+            f" WHERE {table}.{quote(str(pk.column))} = v.{quote(str(pk.column))}"
+        )
+        with psycopg.Cursor(connection.connection) as raw:  # type: ignore[arg-type]
+            raw.execute(sql, arrays)
+            return int(raw.rowcount)
+    row_sql = "(" + ", ".join(["%s"] * len(names)) + ")"
+    per_statement = max(1, max_query_params() // len(names))
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, per_statement):
+            params = [
+                prep(row.get(n)) for row in chunk for n, prep in zip(names, prepare, strict=True)
+            ]
+            sql = (
+                f"WITH v({value_columns}) AS (VALUES {', '.join([row_sql] * len(chunk))})"  # noqa: S608 - names from model metadata
+                f" UPDATE {table} SET {assignments} FROM v"
+                f" WHERE {table}.{quote(str(pk.column))} = v.{quote(str(pk.column))}"
+            )
+            cursor.execute(sql, params)
+            updated += cursor.rowcount
+    return updated

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "leadcycle.linkedin",
     "leadcycle.interactions",
     "leadcycle.scoring",
+    "leadcycle.imports",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

@@ -112,6 +112,9 @@ class Contact(TimestampedOwned):
     origin_channel = models.CharField(
         max_length=20, choices=Channel.choices, default=Channel.MANUAL
     )
+    # The file and row an import created the contact from: a re-run of the file (or a resumed
+    # run) finds it instead of creating it again, even without an email to match on.
+    import_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -121,6 +124,7 @@ class Contact(TimestampedOwned):
         ]
         constraints = [
             models.UniqueConstraint(fields=["email_normalized"], name="contact_email_unique"),
+            models.UniqueConstraint(fields=["import_key"], name="contact_import_key_unique"),
             models.CheckConstraint(
                 condition=Q(role__in=["decision_maker", "influencer", "other"]),
                 name="contact_role_valid",
@@ -178,6 +182,8 @@ class Lead(TimestampedOwned):
     sales_ready = models.BooleanField(default=False)
     telemarketing_ready = models.BooleanField(default=False)
     description = models.TextField(blank=True, max_length=10_000)
+    # The file and row an import created the lead from (see ``Contact.import_key``).
+    import_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -191,6 +197,7 @@ class Lead(TimestampedOwned):
                 condition=Q(status__in=["open", "qualified", "disqualified"]),
                 name="lead_status_valid",
             ),
+            models.UniqueConstraint(fields=["import_key"], name="lead_import_key_unique"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,1293 @@
+"""Importing files of accounts, contacts or leads: creating a job from an upload, checking
+its mapping, and running it (or a dry run) in batches that are set-based and restartable.
+
+A batch of rows is one transaction holding a fixed number of statements whatever its size:
+find the accounts, insert the missing ones, find the contacts (by the contact strategy),
+insert the missing ones, update the matched ones, find or insert the leads, store the rejected
+rows, and move the job's resume point (``rows_done``) past the batch. A crash loses at most
+the batch in flight, which the next run does again from the same row. Records an import
+creates carry an ``import_key`` (the file's hash and the row), unique in the database, so a
+resumed run or a second run of the same file finds them instead of creating them twice.
+"""
+
+import datetime
+import decimal
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.validators import EmailValidator
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Upper
+from django.utils import timezone
+
+from leadcycle.audit.models import AuditEntry
+from leadcycle.audit.services import Actor
+from leadcycle.bulk import insert_rows, update_rows
+from leadcycle.crm.models import Account, Channel, Contact, Lead
+from leadcycle.crm.normalize import display_email, normalize_domain, normalize_email
+from leadcycle.errors import DomainError
+from leadcycle.imports import reader
+from leadcycle.imports.fields import TARGETS, Target, from_template, suggest
+from leadcycle.imports.models import Entity, ImportJob, ImportRowError, MappingTemplate
+from leadcycle.intake.fields import normalized
+from leadcycle.intake.models import IntakeSettings, MatchingStrategy
+from leadcycle.scoring.services import records_changed
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_BATCH = 10_000
+FIRST_ERRORS = 20
+_EMAIL = EmailValidator()
+OPTIONS = (
+    "contact_strategy",
+    "lead_strategy",
+    "on_match",
+    "create_missing",
+    "react",
+    "default_topic",
+    "default_campaign",
+    "batch_size",
+)
+
+
+def _user(by: Actor) -> Any:
+    return by if by is not None and by.is_authenticated else None
+
+
+def _error(name: str, message: str, code: str = "invalid") -> ValidationError:
+    return ValidationError({name: ValidationError(message, code=code)})
+
+
+# Creating and configuring a job ------------------------------------------------------------
+
+
+def _sha256(handle: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def import_create(
+    *,
+    by: Actor,
+    entity: str,
+    upload: IO[bytes],
+    file_name: str,
+    mapping: Mapping[str, str | None] | Sequence[str | None] | None = None,
+    template: MappingTemplate | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> ImportJob:
+    """A job for an uploaded file: read enough of it to know its format, encoding, delimiter,
+    headers and row count; map its columns (as given, from a template, or suggested from the
+    headers); take the options. Nothing is imported yet. An unreadable file, an unknown entity
+    or a mapping to an unknown field is a ``ValidationError`` and leaves nothing behind."""
+    if entity not in Entity.values:
+        raise _error(
+            "entity",
+            f"Unknown entity {entity!r}; one of: accounts, contacts, leads.",
+            "unknown_entity",
+        )
+    name = Path(file_name or "upload").name[:255]
+    job = ImportJob(entity=entity, file_name=name, created_by=_user(by))
+    job.file_sha256 = _sha256(upload)
+    upload.seek(0, 2)
+    if upload.tell() > MAX_FILE_BYTES:
+        raise _error("file", "At most 200 MB per file.", "file_too_large")
+    upload.seek(0)
+    suffix = Path(name).suffix.lower()[:6] if Path(name).suffix else ""
+    job.file.save(f"{uuid.uuid4().hex}{suffix}", File(upload), save=False)
+    try:
+        info = reader.inspect(Path(job.file.path), name)
+    except ValidationError:
+        job.file.delete(save=False)
+        raise
+    job.file_format, job.encoding, job.delimiter = info.file_format, info.encoding, info.delimiter
+    job.headers, job.rows_total = info.headers, info.rows_total
+    if template is not None:
+        if template.entity != entity:
+            job.file.delete(save=False)
+            raise _error("template", f"“{template}” maps {template.get_entity_display()} files.")
+        job.mapping = from_template(info.headers, dict(template.columns))
+    else:
+        job.mapping = suggest(entity, info.headers)
+    settings = IntakeSettings.objects.first()
+    job.contact_strategy = settings.default_contact_strategy if settings else None
+    try:
+        if mapping is not None:
+            job.mapping = _mapping_from(job, mapping)
+        _options_apply(job, options or {})
+    except ValidationError:
+        job.file.delete(save=False)
+        raise
+    job.save()
+    return job
+
+
+def _mapping_from(
+    job: ImportJob, mapping: Mapping[str, str | None] | Sequence[str | None]
+) -> list[str | None]:
+    """A mapping given by header (``{"E-mail": "contact.email"}``; unnamed columns keep their
+    suggestion) or as one field (or null) per column; every field must be importable."""
+    allowed = TARGETS[job.entity]
+    if isinstance(mapping, Mapping):
+        unknown = sorted(set(mapping) - set(job.headers))
+        if unknown:
+            raise _error(f"mapping.{unknown[0]}", "No column has this header.", "unknown_column")
+        result = [
+            mapping.get(h, job.mapping[i] if i < len(job.mapping) else None)
+            for i, h in enumerate(job.headers)
+        ]
+    else:
+        if len(mapping) != len(job.headers):
+            raise _error(
+                "mapping",
+                f"Give one field (or null) for each of the {len(job.headers)} columns.",
+                "wrong_length",
+            )
+        result = list(mapping)
+    seen: dict[str, str] = {}
+    for header, path in zip(job.headers, result, strict=True):
+        if path in (None, ""):
+            continue
+        if path not in allowed:
+            raise _error(
+                f"mapping.{header}",
+                f"Unknown field {path!r} for {job.entity}; one of: {', '.join(allowed)}.",
+                "unknown_field",
+            )
+        if path in seen:
+            raise _error(
+                f"mapping.{header}",
+                f"{path} is mapped from “{seen[path]}” already.",
+                "mapped_twice",
+            )
+        seen[str(path)] = header
+    return [p or None for p in result]
+
+
+def _strategy(value: object, target: str, name: str) -> MatchingStrategy | None:
+    if value in (None, "", "always"):
+        return None
+    if isinstance(value, MatchingStrategy):
+        strategy = value
+    else:
+        query = Q(name=value) if not str(value).isdigit() else Q(pk=int(str(value)))
+        found = MatchingStrategy.objects.filter(query).first()
+        if found is None:
+            raise _error(name, f"No matching strategy {value!r}.", "unknown_strategy")
+        strategy = found
+    if strategy.target != target:
+        raise _error(
+            name, f"“{strategy}” matches {strategy.target}s, not {target}s.", "wrong_target"
+        )
+    return strategy
+
+
+def _options_apply(job: ImportJob, options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise _error(unknown[0], "Unknown option.", "unknown_field")
+    if "contact_strategy" in options:
+        job.contact_strategy = _strategy(options["contact_strategy"], "contact", "contact_strategy")
+    if "lead_strategy" in options:
+        job.lead_strategy = _strategy(options["lead_strategy"], "lead", "lead_strategy")
+    if "on_match" in options:
+        if options["on_match"] not in ImportJob.OnMatch.values:
+            raise _error("on_match", "One of: update, skip, fill_empty.", "invalid_choice")
+        job.on_match = options["on_match"]
+    for flag in ("create_missing", "react"):
+        if flag in options:
+            if not isinstance(options[flag], bool):
+                raise _error(flag, "true or false.")
+            setattr(job, flag, options[flag])
+    for text in ("default_topic", "default_campaign"):
+        if text in options:
+            value = " ".join(str(options[text] or "").split())
+            if len(value) > 200:
+                raise _error(text, "At most 200 characters.", "too_long")
+            setattr(job, text, value)
+    if "batch_size" in options:
+        size = options["batch_size"]
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH:
+            raise _error("batch_size", f"A number of rows from 1 to {MAX_BATCH}.")
+        job.batch_size = size
+
+
+@transaction.atomic
+def import_update(
+    *,
+    job: ImportJob,
+    by: Actor,
+    mapping: Mapping[str, str | None] | Sequence[str | None] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> ImportJob:
+    """Change a job's mapping or options, while it has not started."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.DRAFT:
+        raise DomainError("import_started", "The import has started; its mapping is fixed.")
+    if mapping is not None:
+        job.mapping = _mapping_from(job, mapping)
+    _options_apply(job, options or {})
+    job.dry_run = None  # a dry run of another mapping says nothing of this one
+    job.save()
+    return job
+
+
+def mapping_problems(job: ImportJob) -> dict[str, str]:
+    """What keeps the mapping from importing anything, by the field at fault."""
+    mapped = {p for p in job.mapping if p}
+    problems: dict[str, str] = {}
+    if not mapped:
+        return {"mapping": "Map at least one column to a field."}
+    if job.entity == Entity.ACCOUNTS and "account.name" not in mapped:
+        problems["mapping"] = "Map a column to Company name."
+    if job.entity in (Entity.CONTACTS, Entity.LEADS):
+        strategy = job.contact_strategy
+        if strategy is not None:
+            missing = [p for p in strategy.fields if p not in mapped]
+            if missing:
+                problems["contact_strategy"] = (
+                    f"“{strategy}” compares {', '.join(missing)}: map a column to "
+                    f"{'it' if len(missing) == 1 else 'them'}, or choose another strategy."
+                )
+        if not any(p.startswith(("contact.", "account.")) for p in mapped):
+            problems["mapping"] = "Map the person's (or company's) fields: email, name…"
+    if job.entity == Entity.LEADS:
+        if "lead.topic" not in mapped and not job.default_topic:
+            problems["default_topic"] = "Map a column to Lead topic, or give a default topic."
+        strategy = job.lead_strategy
+        if strategy is not None:
+            given = {"lead.origin_ref", "lead.source_channel"}
+            missing = [p for p in strategy.fields if p not in mapped and p not in given]
+            if missing:
+                problems["lead_strategy"] = (
+                    f"“{strategy}” compares {', '.join(missing)}: map a column to "
+                    f"{'it' if len(missing) == 1 else 'them'}, or always create leads."
+                )
+    return problems
+
+
+def _startable(job: ImportJob) -> None:
+    problems = mapping_problems(job)
+    if problems:
+        raise ValidationError(
+            {
+                name: ValidationError(message, code="incomplete_mapping")
+                for name, message in problems.items()
+            }
+        )
+
+
+@transaction.atomic
+def import_start(
+    *, job: ImportJob, by: Actor, dry_run: bool = False, enqueue: bool = True
+) -> ImportJob:
+    """Queue the import (or a dry run) for the worker; ``enqueue=False`` when the caller runs
+    it itself (the CLI, with its progress bar)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.DRAFT:
+        raise DomainError("import_started", "The import has started already.")
+    _startable(job)
+    if dry_run:
+        job.dry_run = {"running": True}
+        job.save(update_fields=["dry_run"])
+    else:
+        job.status = ImportJob.Status.QUEUED
+        job.save(update_fields=["status"])
+    if enqueue:
+        _enqueue(job.pk, dry_run)
+    return job
+
+
+@transaction.atomic
+def import_resume(*, job: ImportJob, by: Actor, enqueue: bool = True) -> ImportJob:
+    """Run a job again from its resume point: after a crash, a failure or a cancel."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status in (ImportJob.Status.DRAFT, ImportJob.Status.DONE):
+        raise DomainError("import_not_resumable", "Only a started, unfinished import resumes.")
+    job.status = ImportJob.Status.QUEUED
+    job.problem = ""
+    job.save(update_fields=["status", "problem"])
+    if enqueue:
+        _enqueue(job.pk, False)
+    return job
+
+
+@transaction.atomic
+def import_cancel(*, job: ImportJob, by: Actor) -> ImportJob:
+    """Stop the import after the batch in flight; what was imported stays."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status == ImportJob.Status.QUEUED:
+        job.status = ImportJob.Status.CANCELLED
+        job.finished_at = timezone.now()
+    elif job.status == ImportJob.Status.RUNNING:
+        job.status = ImportJob.Status.CANCELLING
+    else:
+        raise DomainError("import_not_running", "Only a queued or running import cancels.")
+    job.save(update_fields=["status", "finished_at"])
+    return job
+
+
+def _enqueue(job_id: int, dry_run: bool) -> None:
+    from leadcycle.imports.tasks import run_import
+
+    transaction.on_commit(lambda: run_import.enqueue(job_id, dry_run))
+
+
+@transaction.atomic
+def mapping_template_save(
+    *, by: Actor, name: str, entity: str, columns: Mapping[str, str]
+) -> MappingTemplate:
+    """Save (or replace) a named mapping for files of one entity."""
+    name = " ".join(str(name or "").split())
+    if not name or len(name) > 100:
+        raise _error("name", "Name the mapping (at most 100 characters).", "required")
+    if entity not in Entity.values:
+        raise _error("entity", "One of: accounts, contacts, leads.", "unknown_entity")
+    allowed = TARGETS[entity]
+    clean: dict[str, str] = {}
+    for header, path in columns.items():
+        if path in (None, ""):
+            continue
+        if path not in allowed:
+            raise _error(
+                f"columns.{header}", f"Unknown field {path!r} for {entity}.", "unknown_field"
+            )
+        clean[str(header)] = str(path)
+    template, _ = MappingTemplate.objects.update_or_create(
+        entity=entity,
+        name=name,
+        defaults={"columns": clean, "created_by": _user(by)},
+    )
+    return template
+
+
+def job_template_save(*, job: ImportJob, by: Actor, name: str) -> MappingTemplate:
+    columns = {h: p for h, p in zip(job.headers, job.mapping, strict=False) if p}
+    return mapping_template_save(by=by, name=name, entity=job.entity, columns=columns)
+
+
+# Cleaning rows ---------------------------------------------------------------------------
+
+
+class RowError(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+_TRUE = {"1", "true", "yes", "y", "x", "ja", "oui", "si"}
+_FALSE = {"0", "false", "no", "n", "", "nej", "non"}
+
+
+def _converter(target: Target) -> Callable[[str], Any]:
+    if target.kind == "email":
+
+        def email(text: str) -> Any:
+            value = display_email(text)
+            if value:
+                try:
+                    _EMAIL(value)
+                except ValidationError:
+                    raise ValueError(f"{text!r} is not an email address.") from None
+            return value
+
+        return email
+    if target.kind == "choice":
+        by_value = {v: v for v, _ in target.choices}
+        by_value.update({label.casefold(): v for v, label in target.choices})
+        by_value.update({v.replace("_", " "): v for v, _ in target.choices})
+
+        def choice(text: str) -> Any:
+            if not text:
+                return None
+            found = by_value.get(text.casefold())
+            if found is None:
+                raise ValueError(
+                    f"{text!r} is not one of: {', '.join(v for v, _ in target.choices)}."
+                )
+            return found
+
+        return choice
+    if target.kind == "boolean":
+
+        def boolean(text: str) -> Any:
+            key = text.casefold()
+            if key in _TRUE:
+                return True
+            if key in _FALSE:
+                return None if not key else False
+            raise ValueError(f"{text!r} is not yes or no.")
+
+        return boolean
+    if target.kind == "integer":
+
+        def integer(text: str) -> Any:
+            if not text:
+                return None
+            try:
+                number = int(decimal.Decimal(text.replace(" ", "").replace(",", "")))
+            except (decimal.InvalidOperation, ValueError):
+                raise ValueError(f"{text!r} is not a whole number.") from None
+            if number < 0 or number > 2_147_483_647:
+                raise ValueError(f"{text!r} is out of range.")
+            return number
+
+        return integer
+    if target.kind == "decimal":
+
+        def money(text: str) -> Any:
+            if not text:
+                return None
+            try:
+                number = decimal.Decimal(text.replace(" ", "").replace(",", ""))
+            except decimal.InvalidOperation:
+                raise ValueError(f"{text!r} is not a number.") from None
+            if not number.is_finite() or number < 0 or number >= 10**14:
+                raise ValueError(f"{text!r} is out of range.")
+            return number.quantize(decimal.Decimal("0.01"))
+
+        return money
+
+    limit = target.max_length
+
+    def text_value(text: str) -> Any:
+        if len(text) > limit:
+            raise ValueError(f"Longer than {limit} characters.")
+        return text
+
+    return text_value
+
+
+@dataclass
+class CleanRow:
+    number: int
+    cells: list[str]
+    values: dict[str, Any]  # path → value, only non-empty mapped cells
+    contact_id: int | None = None
+    account_id: int | None = None
+    outcome: str = ""
+    outcome_id: int | None = None  # the lead a leads row created or matched
+
+
+@dataclass
+class Batch:
+    rows: list[CleanRow] = field(default_factory=list)
+    errors: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
+
+
+class Cleaner:
+    """Turns the file's rows into field values, rejecting rows with a reason."""
+
+    def __init__(self, job: ImportJob) -> None:
+        targets = TARGETS[job.entity]
+        self.columns = [
+            (index, job.headers[index], path, _converter(targets[path]))
+            for index, path in enumerate(job.mapping)
+            if path
+        ]
+        self.entity = job.entity
+        self.default_topic = job.default_topic
+        self.default_campaign = job.default_campaign
+        self.needs_identity = job.entity != Entity.ACCOUNTS
+
+    def clean(self, rows: Iterable[tuple[int, list[str]]]) -> Batch:
+        batch = Batch()
+        for number, cells in rows:
+            try:
+                values = self._values(cells)
+            except RowError as exc:
+                batch.errors.append((number, exc.column, exc.reason, cells))
+                continue
+            batch.rows.append(CleanRow(number, cells, values))
+        return batch
+
+    def _values(self, cells: list[str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        width = len(cells)
+        for index, header, path, convert in self.columns:
+            text = " ".join(cells[index].split()) if index < width and cells[index] else ""
+            if not text and path != "contact.marketing_only":
+                continue
+            try:
+                value = convert(text)
+            except ValueError as exc:
+                raise RowError(header, str(exc)) from None
+            if value is not None and value != "":
+                values[path] = value
+        if self.entity == Entity.ACCOUNTS:
+            if not values.get("account.name"):
+                raise RowError(self._header("account.name"), "The company name is empty.")
+            return values
+        if self.entity == Entity.LEADS:
+            values.setdefault("lead.topic", self.default_topic)
+            if not values["lead.topic"]:
+                raise RowError(self._header("lead.topic"), "The lead topic is empty.")
+            if self.default_campaign:
+                values.setdefault("lead.campaign", self.default_campaign)
+        if not any(k.startswith(("contact.", "account.")) for k in values if k != "contact.role"):
+            raise RowError("", "The row names no person and no company.")
+        return values
+
+    def _header(self, path: str) -> str:
+        return next((h for _, h, p, _ in self.columns if p == path), "")
+
+
+# Running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    contacts_created: int = 0
+    accounts_created: int = 0
+
+    def add(self, other: "Counts") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+Progress = Callable[[int, int], None]
+
+
+def import_run(
+    *, job_id: int, dry_run: bool = False, progress: Progress | None = None
+) -> ImportJob:
+    """Import the job's file from its resume point to the end, batch by batch (or, in a dry
+    run, do every batch and roll each back, keeping only the counts and the first errors)."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.finished or (dry_run and job.status != ImportJob.Status.DRAFT):
+        return job
+    if not dry_run:
+        updated = ImportJob.objects.filter(
+            pk=job.pk, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+        ).update(status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now())
+        if not updated:
+            return job
+        job.refresh_from_db()
+    start = 0 if dry_run else job.rows_done
+    cleaner = Cleaner(job)
+    totals = Counts()
+    first_errors: list[dict[str, Any]] = []
+    try:
+        for offset, rows in _batches(job, start):
+            with transaction.atomic():
+                locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                if not dry_run and (
+                    locked.rows_done != offset or locked.status != ImportJob.Status.RUNNING
+                ):
+                    # Cancelled, or another runner moved on: stop here.
+                    _finish_if_cancelling(locked)
+                    return ImportJob.objects.get(pk=job.pk)
+                batch = cleaner.clean(rows)
+                counts = _batch_import(locked, batch, dry_run=dry_run)
+                if dry_run:
+                    transaction.set_rollback(True)
+                else:
+                    ImportJob.objects.filter(pk=job.pk).update(
+                        rows_done=F("rows_done") + len(rows),
+                        **{name: F(name) + value for name, value in counts.as_dict().items()},
+                    )
+            totals.add(counts)
+            if dry_run:
+                first_errors += [
+                    {"row": n, "column": c, "reason": r}
+                    for n, c, r, _ in batch.errors[: FIRST_ERRORS - len(first_errors)]
+                ]
+            if progress:
+                progress(offset + len(rows), job.rows_total)
+    except ValidationError as exc:
+        return _fail(job, "; ".join(exc.messages), dry_run)
+    except Exception as exc:
+        _fail(job, f"{type(exc).__name__}: {exc}"[:500], dry_run)
+        raise
+    if dry_run:
+        job.dry_run = {**totals.as_dict(), "errors": first_errors, "at": timezone.now().isoformat()}
+        ImportJob.objects.filter(pk=job.pk).update(dry_run=job.dry_run)
+        return job
+    with transaction.atomic():
+        done = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if done.status in (ImportJob.Status.RUNNING, ImportJob.Status.CANCELLING):
+            done.status = ImportJob.Status.DONE
+            done.finished_at = timezone.now()
+            done.save(update_fields=["status", "finished_at"])
+            AuditEntry.objects.create(
+                actor=done.created_by,
+                action=AuditEntry.Action.UPDATE,
+                record_type="imports.importjob",
+                record_id=done.pk,
+                changes={
+                    "file": done.file_name,
+                    "entity": done.entity,
+                    **{name: getattr(done, name) for name in Counts.__dataclass_fields__},
+                },
+            )
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def _finish_if_cancelling(job: ImportJob) -> None:
+    if job.status == ImportJob.Status.CANCELLING:
+        job.status = ImportJob.Status.CANCELLED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "finished_at"])
+
+
+def _fail(job: ImportJob, message: str, dry_run: bool) -> ImportJob:
+    if dry_run:
+        ImportJob.objects.filter(pk=job.pk).update(dry_run={"problem": message})
+    else:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, problem=message)
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def _batches(job: ImportJob, start: int) -> Iterator[tuple[int, list[tuple[int, list[str]]]]]:
+    """(offset, rows) from data row ``start`` on; rows are (line number, cells), the header
+    being line 1 (for XLSX, the sheet's row)."""
+    rows = reader.rows_of(Path(job.file.path), job.file_format, job.encoding, job.delimiter)
+    next(rows, None)  # the header
+    batch: list[tuple[int, list[str]]] = []
+    offset = start
+    for index, cells in enumerate(rows):
+        if index < start:
+            continue
+        batch.append((index + 2, cells))
+        if len(batch) >= job.batch_size:
+            yield offset, batch
+            offset += len(batch)
+            batch = []
+    if batch:
+        yield offset, batch
+
+
+def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool) -> Counts:
+    counts = Counts(rejected=len(batch.errors))
+    now = timezone.now()
+    owner_id = job.created_by_id
+    key_prefix = job.file_sha256[:16]
+    rows = batch.rows
+    if job.entity == Entity.ACCOUNTS:
+        _accounts_import(job, rows, counts, now, owner_id)
+    else:
+        _accounts_link(job, rows, counts, now, owner_id)
+        _contacts_import(job, rows, counts, now, owner_id, key_prefix)
+        if job.entity == Entity.LEADS:
+            _leads_import(job, rows, counts, now, owner_id, key_prefix)
+    late_errors = [
+        (r.number, "", r.outcome[len("rejected:") :], r.cells)
+        for r in rows
+        if r.outcome.startswith("rejected:")
+    ]
+    counts.rejected += len(late_errors)
+    errors = batch.errors + late_errors
+    if errors:
+        insert_rows(
+            ImportRowError,
+            [
+                {
+                    "job_id": job.pk,
+                    "row_number": number,
+                    "column": column[:255],
+                    "reason": reason[:500],
+                    "values": cells,
+                }
+                for number, column, reason, cells in errors
+            ],
+            columns=("job_id", "row_number", "column", "reason", "values"),
+            skip_conflicts_on=("job_id", "row_number"),
+        )
+    if job.react and not dry_run:
+        records_changed(
+            lead_ids=[r.outcome_id for r in rows if r.outcome_id]
+            if job.entity == Entity.LEADS
+            else (),
+            contact_ids=[r.contact_id for r in rows if r.outcome == "updated"]
+            if job.entity == Entity.CONTACTS
+            else (),
+            account_ids=[r.account_id for r in rows if r.outcome == "updated"]
+            if job.entity == Entity.ACCOUNTS
+            else (),
+        )
+    return counts
+
+
+# Accounts --------------------------------------------------------------------------------
+
+_ACCOUNT_COLUMNS = ("name", "web_domain", "industry", "employees", "annual_revenue", "country")
+
+
+def _account_identity(values: Mapping[str, Any]) -> tuple[str, str]:
+    domain = normalize_domain(str(values.get("account.web_domain") or ""))
+    name = str(values.get("account.name") or "")
+    return domain, name.upper()
+
+
+def _accounts_found(
+    rows: list[CleanRow],
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Existing accounts by web domain and by upper-case name (oldest first wins), with the
+    fields an update needs. One query."""
+    domains = {d for d, _ in (_account_identity(r.values) for r in rows) if d}
+    names = {n for _, n in (_account_identity(r.values) for r in rows) if n}
+    if not domains and not names:
+        return {}, {}
+    found = (
+        Account.objects.annotate(name_upper=Upper("name"))
+        .filter(Q(web_domain__in=domains) | Q(name_upper__in=names))
+        .order_by("id")
+        .values("id", "name_upper", *_ACCOUNT_COLUMNS)
+    )
+    by_domain: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, dict[str, Any]] = {}
+    for account in found:
+        if account["web_domain"]:
+            by_domain.setdefault(account["web_domain"], account)
+        by_name.setdefault(account["name_upper"], account)
+    return by_domain, by_name
+
+
+def _account_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    data = {c: values.get(f"account.{c}") for c in _ACCOUNT_COLUMNS}
+    data["web_domain"] = normalize_domain(str(data["web_domain"] or ""))
+    data["name"] = data["name"] or data["web_domain"]
+    for text in ("industry", "country"):
+        data[text] = data[text] or ""
+    return data
+
+
+def _changes(current: Mapping[str, Any], new: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    """What ``new`` changes of a matched record: nothing to skip; in fill-empty mode only its
+    empty fields; otherwise every given value that differs."""
+    if mode == ImportJob.OnMatch.SKIP:
+        return {}
+    changed = {}
+    for name, value in new.items():
+        if value in (None, ""):
+            continue
+        old = current.get(name)
+        if mode == ImportJob.OnMatch.FILL_EMPTY and old not in (None, ""):
+            continue
+        if old != value:
+            changed[name] = value
+    return changed
+
+
+def _accounts_import(
+    job: ImportJob,
+    rows: list[CleanRow],
+    counts: Counts,
+    now: datetime.datetime,
+    owner_id: int | None,
+) -> None:
+    by_domain, by_name = _accounts_found(rows)
+    new: dict[tuple[str, str], dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        domain, name = _account_identity(row.values)
+        existing = (by_domain.get(domain) if domain else None) or by_name.get(name)
+        data = _account_values(row.values)
+        if existing is not None:
+            row.account_id = existing["id"]
+            changed = _changes({**existing, **updates.get(existing["id"], {})}, data, job.on_match)
+            if changed:
+                updates.setdefault(existing["id"], {}).update(changed)
+            row.outcome = "updated" if changed else "unchanged"
+            continue
+        identity = (domain, "") if domain else ("", name)
+        if identity in new:
+            row.outcome = "unchanged"
+            new[identity]["_rows"].append(row)
+            continue
+        new[identity] = {
+            **data,
+            "owner_id": owner_id,
+            "created_at": now,
+            "updated_at": now,
+            "_rows": [row],
+        }
+        row.outcome = "created"
+    created = insert_rows(
+        Account,
+        list(new.values()),
+        columns=(*_ACCOUNT_COLUMNS, "owner_id", "created_at", "updated_at"),
+        returning=("id",),
+    )
+    for (pk,), data in zip(created, new.values(), strict=True):
+        for row in data["_rows"]:
+            row.account_id = pk
+    _update_changed(
+        Account,
+        updates,
+        by_id={a["id"]: a for a in [*by_domain.values(), *by_name.values()]},
+        columns=_ACCOUNT_COLUMNS,
+        now=now,
+    )
+    for row in rows:
+        setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
+    counts.accounts_created += len(created)
+
+
+def _update_changed(
+    model: type[Any],
+    updates: Mapping[int, Mapping[str, Any]],
+    *,
+    by_id: Mapping[int, Mapping[str, Any]],
+    columns: Sequence[str],
+    now: datetime.datetime,
+) -> None:
+    """One statement setting the changed columns (and ``updated_at``) of every updated record;
+    columns a record does not change keep their current value."""
+    if not updates:
+        return
+    touched = sorted({name for changed in updates.values() for name in changed})
+    rows = []
+    for pk, changed in updates.items():
+        current = by_id[pk]
+        rows.append(
+            {"id": pk, **{c: changed.get(c, current.get(c)) for c in touched}, "updated_at": now}
+        )
+    update_rows(model, rows, columns=[*touched, "updated_at"])
+
+
+def _accounts_link(
+    job: ImportJob,
+    rows: list[CleanRow],
+    counts: Counts,
+    now: datetime.datetime,
+    owner_id: int | None,
+) -> None:
+    """The account each row of a contacts or leads file names: found by web domain, else by
+    name, or (when the job creates what is missing) created."""
+    if not any(k.startswith("account.") for r in rows for k in r.values):
+        return
+    by_domain, by_name = _accounts_found(rows)
+    new: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        domain, name = _account_identity(row.values)
+        if not domain and not name:
+            continue
+        existing = (by_domain.get(domain) if domain else None) or by_name.get(name)
+        if existing is not None:
+            row.account_id = existing["id"]
+        elif job.create_missing:
+            identity = (domain, "") if domain else ("", name)
+            entry = new.setdefault(
+                identity,
+                {
+                    **_account_values(row.values),
+                    "owner_id": owner_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "_rows": [],
+                },
+            )
+            entry["_rows"].append(row)
+    created = insert_rows(
+        Account,
+        list(new.values()),
+        columns=(*_ACCOUNT_COLUMNS, "owner_id", "created_at", "updated_at"),
+        returning=("id",),
+    )
+    for (pk,), data in zip(created, new.values(), strict=True):
+        for row in data["_rows"]:
+            row.account_id = pk
+    counts.accounts_created += len(created)
+
+
+# Contacts --------------------------------------------------------------------------------
+
+_CONTACT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "job_title",
+    "phone",
+    "country",
+    "role",
+    "consent",
+    "marketing_only",
+)
+_CONTACT_INSERT = (
+    *_CONTACT_FIELDS,
+    "email_normalized",
+    "account_id",
+    "origin_channel",
+    "import_key",
+    "owner_id",
+    "created_at",
+    "updated_at",
+)
+_CONTACT_DB_FILTER: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "contact.email": ("email_normalized", lambda v: normalize_email(str(v))),
+    "contact.first_name": ("first_lower", lambda v: str(v).lower()),
+    "contact.last_name": ("last_lower", lambda v: str(v).lower()),
+    "contact.country": ("country_lower", lambda v: str(v).lower()),
+    "contact.phone": ("phone", str),
+    "account.name": ("account_upper", lambda v: str(v).upper()),
+}
+
+
+def _contact_values(row: CleanRow, entity: str) -> dict[str, Any]:
+    data = {name: row.values.get(f"contact.{name}") for name in _CONTACT_FIELDS}
+    if entity == Entity.LEADS and data["marketing_only"] is None:
+        data["marketing_only"] = True  # created for a lead, not yet a sales contact
+    return data
+
+
+def _strategy_key(strategy: MatchingStrategy, values: Mapping[str, Any]) -> str | None:
+    parts = [normalized(path, values.get(path)) for path in strategy.fields]
+    return "\x1f".join(parts) if all(parts) else None
+
+
+def _contacts_found(
+    strategy: MatchingStrategy | None, rows: list[CleanRow], import_keys: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Existing contacts by strategy key, by normalised email and by import key, with the
+    fields an update needs. One query: a generous filter in the database (each strategy field
+    among the batch's values), the exact comparison on normalised values here."""
+    condition = Q(import_key__in=import_keys)
+    emails = {
+        normalize_email(str(r.values["contact.email"]))
+        for r in rows
+        if r.values.get("contact.email")
+    }
+    condition |= Q(email_normalized__in=emails)
+    query = Contact.objects.all()
+    if strategy is not None and list(strategy.fields) != ["contact.email"]:
+        strategy_q = Q()
+        for path in strategy.fields:
+            column, convert = _CONTACT_DB_FILTER[path]
+            wanted = {convert(r.values[path]) for r in rows if r.values.get(path)}
+            strategy_q &= Q(**{f"{column}__in": wanted})
+        condition |= strategy_q
+        query = query.annotate(
+            first_lower=Lower("first_name"),
+            last_lower=Lower("last_name"),
+            country_lower=Lower("country"),
+            account_upper=Upper("account__name"),
+        )
+    found = (
+        query.filter(condition)
+        .order_by("id")
+        .values(
+            "id", "account_id", "import_key", "email_normalized", "account__name", *_CONTACT_FIELDS
+        )
+    )
+    by_key: dict[str, dict[str, Any]] = {}
+    by_email: dict[str, dict[str, Any]] = {}
+    by_import: dict[str, dict[str, Any]] = {}
+    for contact in found:
+        if contact["email_normalized"]:
+            by_email.setdefault(contact["email_normalized"], contact)
+        if contact["import_key"]:
+            by_import[contact["import_key"]] = contact
+        if strategy is not None:
+            values = {f"contact.{n}": contact[n] for n in _CONTACT_FIELDS}
+            values["account.name"] = contact["account__name"] or ""
+            key = _strategy_key(strategy, values)
+            if key is not None:
+                by_key.setdefault(key, contact)
+    return by_key, by_email, by_import
+
+
+def _contacts_import(
+    job: ImportJob,
+    rows: list[CleanRow],
+    counts: Counts,
+    now: datetime.datetime,
+    owner_id: int | None,
+    key_prefix: str,
+) -> None:
+    strategy = job.contact_strategy
+    import_keys = [f"{key_prefix}:{r.number}" for r in rows]
+    by_key, by_email, by_import = _contacts_found(strategy, rows, import_keys)
+    new: dict[str, dict[str, Any]] = {}  # by strategy key, email or import key
+    updates: dict[int, dict[str, Any]] = {}
+    current: dict[int, dict[str, Any]] = {}
+    leads = job.entity == Entity.LEADS
+    for row, import_key in zip(rows, import_keys, strict=True):
+        data = _contact_values(row, job.entity)
+        email = normalize_email(data["email"]) if data["email"] else None
+        key = _strategy_key(strategy, row.values) if strategy is not None else None
+        existing = by_import.get(import_key) or (by_key.get(key) if key else None)
+        if existing is None and email:
+            # Emails are unique: whatever the strategy, the email's owner is the person.
+            existing = by_email.get(email)
+        if existing is not None:
+            row.contact_id = existing["id"]
+            current[existing["id"]] = existing
+            changed = _changes(
+                {**existing, **updates.get(existing["id"], {})},
+                {
+                    k: v
+                    for k, v in data.items()
+                    if k != "marketing_only" or row.values.get("contact.marketing_only") is not None
+                },
+                job.on_match,
+            )
+            if changed.get("email"):
+                changed["email_normalized"] = normalize_email(changed["email"])
+            if existing["account_id"] is None and row.account_id:
+                changed["account_id"] = row.account_id
+            if changed:
+                updates.setdefault(existing["id"], {}).update(changed)
+            if leads:
+                row.account_id = existing["account_id"] or row.account_id
+                row.outcome = "matched"  # the row's outcome is its lead's
+            else:
+                row.outcome = "updated" if changed else "unchanged"
+            continue
+        if leads and not job.create_missing:
+            if row.account_id is None:
+                row.outcome = (
+                    "rejected:No contact or account matches, and creating missing contacts is off."
+                )
+            else:
+                row.outcome = "matched"
+            continue
+        identity = key or email or import_key
+        if identity in new:
+            new[identity]["_rows"].append(row)
+            row.outcome = "unchanged" if not leads else "matched"
+            continue
+        new[identity] = {
+            **{k: (v if v is not None else _CONTACT_DEFAULTS[k]) for k, v in data.items()},
+            "email": data["email"] or "",
+            "email_normalized": email,
+            "account_id": row.account_id,
+            "origin_channel": Channel.IMPORT,
+            "import_key": import_key,
+            "owner_id": owner_id,
+            "created_at": now,
+            "updated_at": now,
+            "_rows": [row],
+        }
+        row.outcome = "created" if not leads else "matched"
+    entries = list(new.values())
+    inserted = insert_rows(
+        Contact,
+        sorted(entries, key=lambda e: e["email_normalized"] or ""),
+        columns=_CONTACT_INSERT,
+        skip_conflicts_on="*",
+        returning=("id", "import_key"),
+    )
+    created = {import_key: pk for pk, import_key in inserted}
+    raced = [e for e in entries if e["import_key"] not in created]
+    if raced:
+        # Someone created these people since the lookup (a concurrent import or form): link.
+        emails = [e["email_normalized"] for e in raced if e["email_normalized"]]
+        theirs = dict(
+            Contact.objects.filter(email_normalized__in=emails).values_list(
+                "email_normalized", "id"
+            )
+        )
+        for entry in raced:
+            pk = theirs.get(entry["email_normalized"])
+            for row in entry["_rows"]:
+                row.contact_id = pk
+                if row.outcome == "created":
+                    row.outcome = "unchanged"
+    for entry in entries:
+        pk = created.get(entry["import_key"])
+        if pk is not None:
+            for row in entry["_rows"]:
+                row.contact_id = pk
+    counts.contacts_created += len(created)
+    if updates:
+        _contact_updates(updates, current, now)
+    if not leads:
+        for row in rows:
+            if not row.outcome.startswith("rejected:"):
+                setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
+
+
+_CONTACT_DEFAULTS = {
+    f.name: f.get_default() for f in Contact._meta.concrete_fields if f.name in _CONTACT_FIELDS
+}
+
+
+def _contact_updates(
+    updates: Mapping[int, Mapping[str, Any]],
+    current: Mapping[int, Mapping[str, Any]],
+    now: datetime.datetime,
+) -> None:
+    touched = sorted({name for changed in updates.values() for name in changed})
+    rows = [
+        {"id": pk, **{c: changed.get(c, current[pk].get(c)) for c in touched}, "updated_at": now}
+        for pk, changed in updates.items()
+    ]
+    update_rows(Contact, rows, columns=[*touched, "updated_at"])
+
+
+# Leads -----------------------------------------------------------------------------------
+
+_LEAD_INSERT = (
+    "topic",
+    "campaign",
+    "description",
+    "source_channel",
+    "origin_ref",
+    "parent_contact_id",
+    "parent_account_id",
+    "status",
+    "sales_ready",
+    "telemarketing_ready",
+    "import_key",
+    "owner_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _leads_import(
+    job: ImportJob,
+    rows: list[CleanRow],
+    counts: Counts,
+    now: datetime.datetime,
+    owner_id: int | None,
+    key_prefix: str,
+) -> None:
+    strategy = job.lead_strategy
+    found: dict[str, dict[str, Any]] = {}
+    live = [r for r in rows if not r.outcome.startswith("rejected:")]
+    contact_ids = {r.contact_id for r in live if r.contact_id}
+    if strategy is not None and contact_ids:
+        candidates = (
+            Lead.objects.filter(parent_contact_id__in=contact_ids, status=Lead.Status.OPEN)
+            .order_by("id")
+            .values(
+                "id",
+                "topic",
+                "campaign",
+                "description",
+                "origin_ref",
+                "source_channel",
+                "parent_contact__email",
+                "parent_contact__first_name",
+                "parent_contact__last_name",
+                "parent_contact_id",
+            )
+        )
+        for lead in candidates.iterator():
+            values = {
+                "lead.topic": lead["topic"],
+                "lead.campaign": lead["campaign"],
+                "lead.origin_ref": lead["origin_ref"],
+                "lead.source_channel": lead["source_channel"],
+                "contact.email": lead["parent_contact__email"],
+                "contact.first_name": lead["parent_contact__first_name"],
+                "contact.last_name": lead["parent_contact__last_name"],
+            }
+            key = _strategy_key(strategy, values)
+            if key is not None:
+                found.setdefault(f"{lead['parent_contact_id']}|{key}", dict(lead))
+    new: list[dict[str, Any]] = []
+    new_rows: list[CleanRow] = []
+    updates: dict[int, dict[str, Any]] = {}
+    current: dict[int, dict[str, Any]] = {}
+    for row in live:
+        data = {
+            "topic": row.values["lead.topic"],
+            "campaign": row.values.get("lead.campaign", ""),
+            "description": row.values.get("lead.description", ""),
+        }
+        if strategy is not None:
+            values = {
+                **row.values,
+                "lead.origin_ref": job.origin_ref,
+                "lead.source_channel": Channel.IMPORT,
+            }
+            key = _strategy_key(strategy, values)
+            existing = found.get(f"{row.contact_id}|{key}") if key and row.contact_id else None
+            if existing is not None:
+                current[existing["id"]] = existing
+                changed = _changes(
+                    {**existing, **updates.get(existing["id"], {})}, data, job.on_match
+                )
+                if changed:
+                    updates.setdefault(existing["id"], {}).update(changed)
+                row.outcome = "updated" if changed else "unchanged"
+                row.outcome_id = existing["id"]
+                continue
+        new.append(
+            {
+                **data,
+                "source_channel": Channel.IMPORT,
+                "origin_ref": job.origin_ref,
+                "parent_contact_id": row.contact_id,
+                "parent_account_id": row.account_id,
+                "status": Lead.Status.OPEN,
+                "sales_ready": False,
+                "telemarketing_ready": False,
+                "import_key": f"{key_prefix}:{row.number}",
+                "owner_id": owner_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        new_rows.append(row)
+    inserted = dict(
+        (import_key, pk)
+        for pk, import_key in insert_rows(
+            Lead,
+            new,
+            columns=_LEAD_INSERT,
+            skip_conflicts_on="import_key",
+            returning=("id", "import_key"),
+        )
+    )
+    for row, data in zip(new_rows, new, strict=True):
+        pk = inserted.get(data["import_key"])
+        row.outcome = "created" if pk else "unchanged"  # unchanged: an earlier run's lead
+        row.outcome_id = pk
+    if updates:
+        touched = sorted({name for changed in updates.values() for name in changed})
+        update_rows(
+            Lead,
+            [
+                {
+                    "id": pk,
+                    **{c: changed.get(c, current[pk].get(c)) for c in touched},
+                    "updated_at": now,
+                }
+                for pk, changed in updates.items()
+            ],
+            columns=[*touched, "updated_at"],
+        )
+    for row in live:
+        setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
+
+
+def wait_for(job_id: int, *, timeout: float = 60.0) -> ImportJob:
+    """Poll until a job has finished (for the CLI and tests that use a worker)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.finished or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def errors_csv_rows(job: ImportJob) -> Iterator[list[str]]:
+    """The rejected rows as the file had them, plus a reason column: fix and re-import."""
+    yield [*job.headers, "Row", "Reason"]
+    for error in ImportRowError.objects.filter(job=job).order_by("row_number").iterator(2000):
+        cells = list(error.values) + [""] * (len(job.headers) - len(error.values))
+        where = f"{error.column}: " if error.column else ""
+        yield [*cells[: len(job.headers)], str(error.row_number), f"{where}{error.reason}"]

@@ -1,0 +1,251 @@
+"""Importing files as a marketer would: leads that find their contacts (and create the
+missing ones, marketing-only, with their accounts), bad rows reported and the rest imported,
+dry runs that write nothing, re-runs that create nothing twice."""
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leadcycle.crm.models import Account, Contact, Lead
+from leadcycle.imports import services
+from leadcycle.imports.models import ImportJob, ImportRowError
+from leadcycle.imports.tests.conftest import csv_file
+from leadcycle.intake.models import MatchingStrategy
+from leadcycle.testing.factories import AccountFactory, ContactFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+LEADS = """Email,First Name,Last Name,Company,Website,Topic
+ ADA@Example.com ,Ada,Lovelace,Analytical Engines,,Demo request
+grace@navy.mil,Grace,Hopper,US Navy,https://www.navy.mil/about,Pricing
+linus@kernel.org,Linus,Torvalds,Kernel Org,,Trial
+"""
+
+
+def run(text, entity="leads", *, dry_run=False, **options):
+    job = services.import_create(
+        by=None, entity=entity, upload=csv_file(text), file_name=f"{entity}.csv",
+        options=options or None,
+    )
+    services.import_start(job=job, by=None, dry_run=dry_run, enqueue=False)
+    return services.import_run(job_id=job.pk, dry_run=dry_run)
+
+
+def test_leads_find_their_contacts_and_create_the_missing_ones_with_their_accounts():
+    # Given Ada as a contact already (typed differently) and the Navy's account by domain
+    ada = ContactFactory(email="ada@example.com", first_name="Ada", account=None)
+    navy = AccountFactory(name="United States Navy", web_domain="navy.mil")
+    # When a file of three leads is imported
+    job = run(LEADS)
+    # Then every row made a lead, linked to the right (or a new) contact and account
+    assert (job.status, job.created, job.rejected, job.rows_done) == ("done", 3, 0, 3)
+    assert (job.contacts_created, job.accounts_created) == (2, 2)
+    leads = {lead.topic: lead for lead in Lead.objects.select_related("parent_contact")}
+    assert leads["Demo request"].parent_contact == ada
+    grace = leads["Pricing"].parent_contact
+    assert grace.email == "grace@navy.mil" and grace.marketing_only and grace.account == navy
+    assert leads["Pricing"].parent_account == navy
+    linus = leads["Trial"].parent_contact
+    assert linus.account.name == "Kernel Org" and linus.origin_channel == "import"
+    # Ada's account is filled in from the file (she had none)
+    ada.refresh_from_db()
+    assert ada.account.name == "Analytical Engines"
+    assert {lead.source_channel for lead in leads.values()} == {"import"}
+    assert Contact.objects.count() == 3 and not Contact.objects.get(pk=ada.pk).marketing_only
+
+
+def test_running_the_same_file_again_creates_nothing_twice():
+    first = run(LEADS)
+    again = run(LEADS)
+    assert (first.created, again.created, again.unchanged) == (3, 0, 3)
+    assert Lead.objects.count() == 3 and Contact.objects.count() == 3
+    assert Account.objects.count() == 3
+
+
+def test_bad_rows_are_reported_and_the_good_ones_imported():
+    text = (
+        "Email,Last Name,Employees,Topic\n"
+        "ok@example.com,Ok,10,Demo\n"
+        "not-an-email,Bad,10,Demo\n"
+        ",,,Demo\n"
+        "fine@example.com,Fine,10,\n"
+    )
+    job = run(text, default_topic="")
+    assert (job.created, job.rejected) == (1, 3)
+    errors = list(ImportRowError.objects.filter(job=job).values_list("row_number", "column", "reason"))
+    assert errors[0] == (3, "Email", "'not-an-email' is not an email address.")
+    assert errors[1][0] == 4 and "no person" in errors[1][2]
+    assert errors[2] == (5, "Topic", "The lead topic is empty.")
+    report = list(csv.reader(io.StringIO("\r\n".join(
+        ",".join(row) for row in services.errors_csv_rows(job)
+    ))))
+    assert report[0] == ["Email", "Last Name", "Employees", "Topic", "Row", "Reason"]
+    assert report[1][:2] == ["not-an-email", "Bad"] and report[1][-1].startswith("Email: ")
+
+
+def test_a_dry_run_counts_and_writes_nothing():
+    ContactFactory(email="ada@example.com")
+    job = run(LEADS, dry_run=True)
+    assert job.dry_run["created"] == 3 and job.dry_run["contacts_created"] == 2
+    assert Lead.objects.count() == 0 and Contact.objects.count() == 1
+    assert ImportJob.objects.get(pk=job.pk).status == "draft"
+
+
+@pytest.mark.parametrize(
+    ("mode", "title", "phone"),
+    [("update", "CTO", "+46 1"), ("skip", "Engineer", ""), ("fill_empty", "Engineer", "+46 1")],
+)
+def test_a_matched_contact_is_updated_as_the_import_says(mode, title, phone):
+    ContactFactory(email="ada@example.com", job_title="Engineer", phone="")
+    job = run("E-mail,Job Title,Phone\nada@example.com,CTO,+46 1\n", "contacts", on_match=mode)
+    ada = Contact.objects.get()
+    assert (ada.job_title, ada.phone) == (title, phone)
+    assert (job.updated, job.unchanged) == ((1, 0) if mode != "skip" else (0, 1))
+
+
+def test_accounts_match_by_domain_then_name():
+    AccountFactory(name="Contoso Ltd", web_domain="contoso.com", industry="")
+    AccountFactory(name="Fabrikam", web_domain="")
+    text = "Name,Website,Industry\nContoso,contoso.com,Retail\nFABRIKAM,,Software\nNew Co,new.co,\n"
+    job = run(text, "accounts")
+    assert (job.created, job.updated) == (1, 2)
+    assert dict(Account.objects.values_list("name", "industry")) == {
+        "Contoso": "Retail", "Fabrikam": "Software", "New Co": ""
+    } or dict(Account.objects.values_list("web_domain", "industry"))["contoso.com"] == "Retail"
+
+
+def test_encodings_delimiters_and_workbooks_are_read():
+    latin = csv_file("Email;Nom\nrene@example.fr;René Müller\n", "cp1252")
+    job = services.import_create(by=None, entity="contacts", upload=latin, file_name="x.csv",
+                                 mapping={"Nom": "contact.last_name"})
+    assert (job.encoding, job.delimiter, job.headers) == ("cp1252", ";", ["Email", "Nom"])
+    bom = csv_file("\ufeffE-mail,First Name\nzoe@example.com,Zoë\n")
+    job = services.import_create(by=None, entity="contacts", upload=bom, file_name="bom.csv")
+    assert job.headers == ["E-mail", "First Name"]
+    assert job.mapping == ["contact.email", "contact.first_name"]
+    book = openpyxl.Workbook()
+    book.active.append(["Email", "Company", "Employees"])
+    book.active.append(["x@example.com", "Xco", 12.0])
+    data = io.BytesIO()
+    book.save(data)
+    data.seek(0)
+    job = services.import_create(by=None, entity="contacts", upload=data, file_name="c.xlsx")
+    assert (job.file_format, job.rows_total) == ("xlsx", 1)
+    services.import_start(job=job, by=None, enqueue=False)
+    done = services.import_run(job_id=job.pk)
+    assert done.created == 1 and Contact.objects.get().account.name == "Xco"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "code"),
+    [
+        ({"entity": "planets"}, "entity", "unknown_entity"),
+        ({"upload": io.BytesIO(b"\x00\x01\x02binary")}, "file", "unreadable_file"),
+        ({"upload": io.BytesIO(b"")}, "file", "empty_file"),
+        ({"mapping": {"Email": "contact.salary"}}, "mapping.Email", "unknown_field"),
+        ({"mapping": {"Nope": "contact.email"}}, "mapping.Nope", "unknown_column"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_written(kwargs, field, code, settings):
+    args = {"by": None, "entity": "leads", "upload": csv_file(LEADS), "file_name": "l.csv",
+            **kwargs}
+    with pytest.raises(ValidationError) as caught:
+        services.import_create(**args)
+    assert caught.value.error_dict[field][0].code == code
+    assert not ImportJob.objects.exists()
+    media = settings.MEDIA_ROOT / "imports"
+    assert not media.exists() or not any(media.iterdir())
+
+
+def test_the_default_lead_strategy_updates_the_lead_of_an_earlier_run():
+    strategy = MatchingStrategy.objects.get(target="lead", fields=["contact.email", "lead.origin_ref"])
+    first = run("Email,Topic,Campaign\nada@example.com,Demo,Spring\n", lead_strategy=strategy.pk)
+    second = run("Email,Topic,Campaign\nada@example.com,Demo,Autumn\n",
+                 lead_strategy=strategy.pk)
+    # Different files are different origins: a second lead
+    assert (first.created, second.created) == (1, 1)
+    again = run("Email,Topic,Campaign\nada@example.com,Demo,Autumn\n",
+                lead_strategy=strategy.pk, on_match="update")
+    assert (again.created, again.unchanged) == (0, 1)
+    assert Lead.objects.count() == 2
+
+
+def test_without_creating_missing_contacts_unknown_people_are_rejected():
+    ContactFactory(email="ada@example.com")
+    job = run(LEADS, create_missing=False)
+    assert (job.created, job.rejected) == (1, 2)
+    assert "creating missing contacts is off" in ImportRowError.objects.filter(job=job).first().reason
+
+
+def _leads_file(n, tag="p"):
+    lines = ["Email,Company,Topic"]
+    lines += [f"{tag}{i}@example.com,{tag} Co {i % 7},Topic {i}" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def _queries_for(n, tag):
+    # Half the people exist already (typed in capitals), the others and their companies not
+    for i in range(0, n, 2):
+        ContactFactory(email=f"{tag.upper()}{i}@EXAMPLE.COM")
+    job = services.import_create(by=None, entity="leads", upload=csv_file(_leads_file(n, tag)),
+                                 file_name="q.csv", options={"batch_size": 5000})
+    services.import_start(job=job, by=None, enqueue=False)
+    with CaptureQueriesContext(connection) as captured:
+        services.import_run(job_id=job.pk)
+    assert Lead.objects.filter(import_key__startswith=job.file_sha256[:16]).count() == n
+    return len(captured)
+
+
+def test_a_batch_costs_the_same_number_of_queries_whatever_its_size():
+    assert _queries_for(20, "a") == _queries_for(400, "b")
+
+
+def test_an_import_that_fails_mid_file_resumes_to_the_same_end(monkeypatch):
+    # Given a file of 10 batches whose 4th batch fails (say, the database went away)
+    text = _leads_file(100)
+    job = services.import_create(by=None, entity="leads", upload=csv_file(text), file_name="r.csv",
+                                 options={"batch_size": 10})
+    services.import_start(job=job, by=None, enqueue=False)
+    real = services._leads_import
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("connection lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_leads_import", flaky)
+    with pytest.raises(RuntimeError):
+        services.import_run(job_id=job.pk)
+    failed = ImportJob.objects.get(pk=job.pk)
+    assert (failed.status, failed.rows_done, failed.created) == ("failed", 30, 30)
+    # When it resumes
+    services.import_resume(job=failed, by=None, enqueue=False)
+    done = services.import_run(job_id=job.pk)
+    # Then it ends as one clean run would: every row once
+    assert (done.status, done.rows_done, done.created) == ("done", 100, 100)
+    assert Lead.objects.count() == 100 and Contact.objects.count() == 100
+
+
+def test_cancelling_stops_after_the_batch_in_flight(monkeypatch):
+    job = services.import_create(by=None, entity="leads", upload=csv_file(_leads_file(50)),
+                                 file_name="c.csv", options={"batch_size": 10})
+    services.import_start(job=job, by=None, enqueue=False)
+    real = services._leads_import
+
+    def cancel_during_second(job_, *args, **kwargs):
+        result = real(job_, *args, **kwargs)
+        if Lead.objects.count() == 20:
+            ImportJob.objects.filter(pk=job.pk).update(status="cancelling")
+        return result
+
+    monkeypatch.setattr(services, "_leads_import", cancel_during_second)
+    done = services.import_run(job_id=job.pk)
+    assert (done.status, done.rows_done) == ("cancelled", 20)
+    assert Lead.objects.count() == 20
