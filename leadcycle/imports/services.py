@@ -310,6 +310,16 @@ def import_start(
 
 
 @transaction.atomic
+def import_discard(*, job: ImportJob, by: Actor) -> None:
+    """Delete a job that never started, and its file."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.DRAFT:
+        raise DomainError("import_started", "A started import is kept as a record.")
+    job.file.delete(save=False)
+    job.delete()
+
+
+@transaction.atomic
 def import_resume(*, job: ImportJob, by: Actor, enqueue: bool = True) -> ImportJob:
     """Run a job again from its resume point: after a crash, a failure or a cancel."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -788,6 +798,32 @@ def _changes(current: Mapping[str, Any], new: Mapping[str, Any], mode: str) -> d
     return changed
 
 
+class _NewAccounts:
+    """The accounts a batch will create, one per company: a row joins an earlier row's new
+    account when they share the web domain, or the name (either may be missing)."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._by_domain: dict[str, dict[str, Any]] = {}
+        self._by_name: dict[str, dict[str, Any]] = {}
+
+    def entry(
+        self, domain: str, name: str, data: Mapping[str, Any], stamp: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        found = (self._by_domain.get(domain) if domain else None) or (
+            self._by_name.get(name) if name else None
+        )
+        fresh = found is None
+        if found is None:
+            found = {**data, **stamp, "_rows": []}
+            self.entries.append(found)
+        if domain:
+            self._by_domain.setdefault(domain, found)
+        if name:
+            self._by_name.setdefault(name, found)
+        return found, fresh
+
+
 def _accounts_import(
     job: ImportJob,
     rows: list[CleanRow],
@@ -796,7 +832,8 @@ def _accounts_import(
     owner_id: int | None,
 ) -> None:
     by_domain, by_name = _accounts_found(rows)
-    new: dict[tuple[str, str], dict[str, Any]] = {}
+    new = _NewAccounts()
+    stamp = {"owner_id": owner_id, "created_at": now, "updated_at": now}
     updates: dict[int, dict[str, Any]] = {}
     for row in rows:
         domain, name = _account_identity(row.values)
@@ -809,26 +846,16 @@ def _accounts_import(
                 updates.setdefault(existing["id"], {}).update(changed)
             row.outcome = "updated" if changed else "unchanged"
             continue
-        identity = (domain, "") if domain else ("", name)
-        if identity in new:
-            row.outcome = "unchanged"
-            new[identity]["_rows"].append(row)
-            continue
-        new[identity] = {
-            **data,
-            "owner_id": owner_id,
-            "created_at": now,
-            "updated_at": now,
-            "_rows": [row],
-        }
-        row.outcome = "created"
+        entry, fresh = new.entry(domain, name, data, stamp)
+        entry["_rows"].append(row)
+        row.outcome = "created" if fresh else "unchanged"
     created = insert_rows(
         Account,
-        list(new.values()),
+        new.entries,
         columns=(*_ACCOUNT_COLUMNS, "owner_id", "created_at", "updated_at"),
         returning=("id",),
     )
-    for (pk,), data in zip(created, new.values(), strict=True):
+    for (pk,), data in zip(created, new.entries, strict=True):
         for row in data["_rows"]:
             row.account_id = pk
     _update_changed(
@@ -877,7 +904,8 @@ def _accounts_link(
     if not any(k.startswith("account.") for r in rows for k in r.values):
         return
     by_domain, by_name = _accounts_found(rows)
-    new: dict[tuple[str, str], dict[str, Any]] = {}
+    new = _NewAccounts()
+    stamp = {"owner_id": owner_id, "created_at": now, "updated_at": now}
     for row in rows:
         domain, name = _account_identity(row.values)
         if not domain and not name:
@@ -886,25 +914,15 @@ def _accounts_link(
         if existing is not None:
             row.account_id = existing["id"]
         elif job.create_missing:
-            identity = (domain, "") if domain else ("", name)
-            entry = new.setdefault(
-                identity,
-                {
-                    **_account_values(row.values),
-                    "owner_id": owner_id,
-                    "created_at": now,
-                    "updated_at": now,
-                    "_rows": [],
-                },
-            )
+            entry, _ = new.entry(domain, name, _account_values(row.values), stamp)
             entry["_rows"].append(row)
     created = insert_rows(
         Account,
-        list(new.values()),
+        new.entries,
         columns=(*_ACCOUNT_COLUMNS, "owner_id", "created_at", "updated_at"),
         returning=("id",),
     )
-    for (pk,), data in zip(created, new.values(), strict=True):
+    for (pk,), data in zip(created, new.entries, strict=True):
         for row in data["_rows"]:
             row.account_id = pk
     counts.accounts_created += len(created)

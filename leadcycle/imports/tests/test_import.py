@@ -16,7 +16,7 @@ from leadcycle.imports import services
 from leadcycle.imports.models import ImportJob, ImportRowError
 from leadcycle.imports.tests.conftest import csv_file
 from leadcycle.intake.models import MatchingStrategy
-from leadcycle.testing.factories import AccountFactory, ContactFactory, LeadFactory
+from leadcycle.testing.factories import AccountFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,10 @@ linus@kernel.org,Linus,Torvalds,Kernel Org,,Trial
 
 def run(text, entity="leads", *, dry_run=False, **options):
     job = services.import_create(
-        by=None, entity=entity, upload=csv_file(text), file_name=f"{entity}.csv",
+        by=None,
+        entity=entity,
+        upload=csv_file(text),
+        file_name=f"{entity}.csv",
         options=options or None,
     )
     services.import_start(job=job, by=None, dry_run=dry_run, enqueue=False)
@@ -77,13 +80,15 @@ def test_bad_rows_are_reported_and_the_good_ones_imported():
     )
     job = run(text, default_topic="")
     assert (job.created, job.rejected) == (1, 3)
-    errors = list(ImportRowError.objects.filter(job=job).values_list("row_number", "column", "reason"))
+    errors = list(
+        ImportRowError.objects.filter(job=job).values_list("row_number", "column", "reason")
+    )
     assert errors[0] == (3, "Email", "'not-an-email' is not an email address.")
     assert errors[1][0] == 4 and "no person" in errors[1][2]
     assert errors[2] == (5, "Topic", "The lead topic is empty.")
-    report = list(csv.reader(io.StringIO("\r\n".join(
-        ",".join(row) for row in services.errors_csv_rows(job)
-    ))))
+    report = list(
+        csv.reader(io.StringIO("\r\n".join(",".join(row) for row in services.errors_csv_rows(job))))
+    )
     assert report[0] == ["Email", "Last Name", "Employees", "Topic", "Row", "Reason"]
     assert report[1][:2] == ["not-an-email", "Bad"] and report[1][-1].startswith("Email: ")
 
@@ -114,15 +119,22 @@ def test_accounts_match_by_domain_then_name():
     text = "Name,Website,Industry\nContoso,contoso.com,Retail\nFABRIKAM,,Software\nNew Co,new.co,\n"
     job = run(text, "accounts")
     assert (job.created, job.updated) == (1, 2)
-    assert dict(Account.objects.values_list("name", "industry")) == {
-        "Contoso": "Retail", "Fabrikam": "Software", "New Co": ""
-    } or dict(Account.objects.values_list("web_domain", "industry"))["contoso.com"] == "Retail"
+    assert (
+        dict(Account.objects.values_list("name", "industry"))
+        == {"Contoso": "Retail", "Fabrikam": "Software", "New Co": ""}
+        or dict(Account.objects.values_list("web_domain", "industry"))["contoso.com"] == "Retail"
+    )
 
 
 def test_encodings_delimiters_and_workbooks_are_read():
     latin = csv_file("Email;Nom\nrene@example.fr;René Müller\n", "cp1252")
-    job = services.import_create(by=None, entity="contacts", upload=latin, file_name="x.csv",
-                                 mapping={"Nom": "contact.last_name"})
+    job = services.import_create(
+        by=None,
+        entity="contacts",
+        upload=latin,
+        file_name="x.csv",
+        mapping={"Nom": "contact.last_name"},
+    )
     assert (job.encoding, job.delimiter, job.headers) == ("cp1252", ";", ["Email", "Nom"])
     bom = csv_file("\ufeffE-mail,First Name\nzoe@example.com,Zoë\n")
     job = services.import_create(by=None, entity="contacts", upload=bom, file_name="bom.csv")
@@ -152,8 +164,13 @@ def test_encodings_delimiters_and_workbooks_are_read():
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(kwargs, field, code, settings):
-    args = {"by": None, "entity": "leads", "upload": csv_file(LEADS), "file_name": "l.csv",
-            **kwargs}
+    args = {
+        "by": None,
+        "entity": "leads",
+        "upload": csv_file(LEADS),
+        "file_name": "l.csv",
+        **kwargs,
+    }
     with pytest.raises(ValidationError) as caught:
         services.import_create(**args)
     assert caught.value.error_dict[field][0].code == code
@@ -163,14 +180,18 @@ def test_bad_input_is_refused_before_anything_is_written(kwargs, field, code, se
 
 
 def test_the_default_lead_strategy_updates_the_lead_of_an_earlier_run():
-    strategy = MatchingStrategy.objects.get(target="lead", fields=["contact.email", "lead.origin_ref"])
+    strategy = MatchingStrategy.objects.get(
+        target="lead", fields=["contact.email", "lead.origin_ref"]
+    )
     first = run("Email,Topic,Campaign\nada@example.com,Demo,Spring\n", lead_strategy=strategy.pk)
-    second = run("Email,Topic,Campaign\nada@example.com,Demo,Autumn\n",
-                 lead_strategy=strategy.pk)
+    second = run("Email,Topic,Campaign\nada@example.com,Demo,Autumn\n", lead_strategy=strategy.pk)
     # Different files are different origins: a second lead
     assert (first.created, second.created) == (1, 1)
-    again = run("Email,Topic,Campaign\nada@example.com,Demo,Autumn\n",
-                lead_strategy=strategy.pk, on_match="update")
+    again = run(
+        "Email,Topic,Campaign\nada@example.com,Demo,Autumn\n",
+        lead_strategy=strategy.pk,
+        on_match="update",
+    )
     assert (again.created, again.unchanged) == (0, 1)
     assert Lead.objects.count() == 2
 
@@ -179,7 +200,9 @@ def test_without_creating_missing_contacts_unknown_people_are_rejected():
     ContactFactory(email="ada@example.com")
     job = run(LEADS, create_missing=False)
     assert (job.created, job.rejected) == (1, 2)
-    assert "creating missing contacts is off" in ImportRowError.objects.filter(job=job).first().reason
+    assert (
+        "creating missing contacts is off" in ImportRowError.objects.filter(job=job).first().reason
+    )
 
 
 def _leads_file(n, tag="p"):
@@ -192,8 +215,13 @@ def _queries_for(n, tag):
     # Half the people exist already (typed in capitals), the others and their companies not
     for i in range(0, n, 2):
         ContactFactory(email=f"{tag.upper()}{i}@EXAMPLE.COM")
-    job = services.import_create(by=None, entity="leads", upload=csv_file(_leads_file(n, tag)),
-                                 file_name="q.csv", options={"batch_size": 5000})
+    job = services.import_create(
+        by=None,
+        entity="leads",
+        upload=csv_file(_leads_file(n, tag)),
+        file_name="q.csv",
+        options={"batch_size": 5000},
+    )
     services.import_start(job=job, by=None, enqueue=False)
     with CaptureQueriesContext(connection) as captured:
         services.import_run(job_id=job.pk)
@@ -208,8 +236,13 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size():
 def test_an_import_that_fails_mid_file_resumes_to_the_same_end(monkeypatch):
     # Given a file of 10 batches whose 4th batch fails (say, the database went away)
     text = _leads_file(100)
-    job = services.import_create(by=None, entity="leads", upload=csv_file(text), file_name="r.csv",
-                                 options={"batch_size": 10})
+    job = services.import_create(
+        by=None,
+        entity="leads",
+        upload=csv_file(text),
+        file_name="r.csv",
+        options={"batch_size": 10},
+    )
     services.import_start(job=job, by=None, enqueue=False)
     real = services._leads_import
     calls = {"n": 0}
@@ -234,8 +267,13 @@ def test_an_import_that_fails_mid_file_resumes_to_the_same_end(monkeypatch):
 
 
 def test_cancelling_stops_after_the_batch_in_flight(monkeypatch):
-    job = services.import_create(by=None, entity="leads", upload=csv_file(_leads_file(50)),
-                                 file_name="c.csv", options={"batch_size": 10})
+    job = services.import_create(
+        by=None,
+        entity="leads",
+        upload=csv_file(_leads_file(50)),
+        file_name="c.csv",
+        options={"batch_size": 10},
+    )
     services.import_start(job=job, by=None, enqueue=False)
     real = services._leads_import
 
@@ -249,3 +287,15 @@ def test_cancelling_stops_after_the_batch_in_flight(monkeypatch):
     done = services.import_run(job_id=job.pk)
     assert (done.status, done.rows_done) == ("cancelled", 20)
     assert Lead.objects.count() == 20
+
+
+def test_rows_of_one_new_company_share_its_account_with_or_without_its_website():
+    text = (
+        "Email,Company,Website,Topic\n"
+        "a@x.example,Xco,,Demo\n"
+        "b@x.example,Xco,xco.example,Demo\n"
+        "c@x.example,XCO Inc,xco.example,Demo\n"
+    )
+    job = run(text)
+    assert job.accounts_created == 1 and Account.objects.count() == 1
+    assert set(Contact.objects.values_list("account__name", flat=True)) == {"Xco"}
