@@ -11,7 +11,8 @@ are stored exactly as the ORM would store them.
 """
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -86,7 +87,9 @@ def insert_rows(
             # One array parameter per column, spread by unnest(): a statement of fixed size
             # whatever the row count, which PostgreSQL plans and psycopg sends cheaply.
             arrays = [
-                [prep(row.get(name)) for row in rows]
+                [row.get(name) for row in rows]
+                if prep is _same
+                else [prep(row.get(name)) for row in rows]
                 for name, prep in zip(columns, prepare, strict=True)
             ]
             casts = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
@@ -99,11 +102,9 @@ def insert_rows(
                     inserted.extend(tuple(r) for r in raw.fetchall())
             return inserted
         per_statement = max(1, max_query_params() // len(fields))
+        flatten = _flattener(columns, prepare)
         for chunk in _chunks(rows, per_statement):
-            params: list[Any] = []
-            for row in chunk:
-                for name, prep in zip(columns, prepare, strict=True):
-                    params.append(prep(row.get(name)))
+            params = flatten(chunk)
             sql = target + "VALUES " + ", ".join([row_sql] * len(chunk))
             cursor.execute(sql + conflict_sql + returning_sql, params)
             if returning:
@@ -120,11 +121,42 @@ _PLAIN = (
 )
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _flattener(
+    columns: Sequence[str], prepare: Sequence[Any]
+) -> Callable[[Sequence[Mapping[str, Any]]], list[Any]]:
+    """The parameters of a multi-row ``VALUES`` list, row after row: values fetched with one
+    ``itemgetter`` per row (rows missing a column fall back to ``None``), prepared where the
+    field needs it."""
+    getter = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    special = [(i, prep) for i, prep in enumerate(prepare) if prep is not _same]
+
+    def flatten(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        params: list[Any] = []
+        extend = params.extend
+        for row in rows:
+            try:
+                values = getter(row)
+            except KeyError:
+                values = tuple(row.get(name) for name in columns)
+            if special:
+                values = list(values)
+                for i, prep in special:
+                    values[i] = prep(values[i])
+            extend(values)
+        return params
+
+    return flatten
+
+
 def _preparer(field: Any) -> Any:
     """How a value of ``field`` is turned into a query parameter: untouched for plain text,
     numbers, booleans and ids (the driver adapts them), by the field otherwise."""
     if isinstance(field, _PLAIN) and not isinstance(field, models.JSONField):
-        return lambda value: value
+        return _same
     if isinstance(field, models.DateTimeField):
         # Bulk rows share one timestamp: prepare it once.
         last: list[Any] = [object(), None]

@@ -1,6 +1,18 @@
 """The registered workloads. Importing this package registers every one of them; a new
 workload module is added to the import list below."""
 
-from bench.workloads import contacts_with_leads, intake_http, score_full, score_incremental
+from bench.workloads import (
+    contacts_with_leads,
+    import_leads,
+    intake_http,
+    score_full,
+    score_incremental,
+)
 
-__all__ = ["contacts_with_leads", "intake_http", "score_full", "score_incremental"]
+__all__ = [
+    "contacts_with_leads",
+    "import_leads",
+    "intake_http",
+    "score_full",
+    "score_incremental",
+]

@@ -12,7 +12,9 @@ resumed run or a second run of the same file finds them instead of creating them
 
 import datetime
 import decimal
+import functools
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,9 +25,8 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
@@ -390,6 +391,30 @@ def job_template_save(*, job: ImportJob, by: Actor, name: str) -> MappingTemplat
 # Cleaning rows ---------------------------------------------------------------------------
 
 
+# Django's own email patterns, compiled here once (the validator's are lazy objects, slow to
+# reach a million times).
+_USER_RE = re.compile(_EMAIL.user_regex.pattern, _EMAIL.user_regex.flags)
+_DOMAIN_RE = re.compile(_EMAIL.domain_regex.pattern, _EMAIL.domain_regex.flags)
+
+
+def _email_valid(value: str) -> bool:
+    """Django's email validation (what a contact's email field runs): the common case by its
+    patterns directly, anything else (IP literals, international domains) by the validator."""
+    user, at, domain = value.rpartition("@")
+    if at and len(value) <= 320 and _USER_RE.match(user) and _DOMAIN_RE.match(domain):
+        return True
+    try:
+        _EMAIL(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _domain(value: str) -> str:
+    return normalize_domain(value)
+
+
 class RowError(Exception):
     def __init__(self, column: str, reason: str) -> None:
         super().__init__(reason)
@@ -406,11 +431,8 @@ def _converter(target: Target) -> Callable[[str], Any]:
 
         def email(text: str) -> Any:
             value = display_email(text)
-            if value:
-                try:
-                    _EMAIL(value)
-                except ValidationError:
-                    raise ValueError(f"{text!r} is not an email address.") from None
+            if value and not _email_valid(value):
+                raise ValueError(f"{text!r} is not an email address.")
             return value
 
         return email
@@ -489,6 +511,20 @@ class CleanRow:
     account_id: int | None = None
     outcome: str = ""
     outcome_id: int | None = None  # the lead a leads row created or matched
+    email: str | None = None  # normalised
+    account_key: tuple[str, str] = ("", "")  # web domain, upper-case name
+
+    def __post_init__(self) -> None:
+        values = self.values
+        typed = values.get("contact.email")
+        self.email = normalize_email(typed) if typed else None
+        domain = values.get("account.web_domain")
+        name = values.get("account.name")
+        if domain or name:
+            self.account_key = (
+                _domain(domain) if domain else "",
+                name.upper() if name else "",
+            )
 
 
 @dataclass
@@ -527,7 +563,9 @@ class Cleaner:
         values: dict[str, Any] = {}
         width = len(cells)
         for index, header, path, convert in self.columns:
-            text = " ".join(cells[index].split()) if index < width and cells[index] else ""
+            text = cells[index].strip() if index < width else ""
+            if "  " in text or "\t" in text or "\n" in text or "\r" in text:
+                text = " ".join(text.split())
             if not text and path != "contact.marketing_only":
                 continue
             try:
@@ -742,26 +780,39 @@ def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool) -> Counts:
 _ACCOUNT_COLUMNS = ("name", "web_domain", "industry", "employees", "annual_revenue", "country")
 
 
-def _account_identity(values: Mapping[str, Any]) -> tuple[str, str]:
-    domain = normalize_domain(str(values.get("account.web_domain") or ""))
-    name = str(values.get("account.name") or "")
-    return domain, name.upper()
+def _any(column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
+    """``column`` among ``values``: ``= ANY(array)`` on PostgreSQL (one parameter whatever
+    the count), ``IN (…)`` on SQLite."""
+    values = list(values)
+    if not values:
+        return "1 = 0", []
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def _select(sql: str, params: list[Any], names: Sequence[str]) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _accounts_found(
     rows: list[CleanRow],
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Existing accounts by web domain and by upper-case name (oldest first wins), with the
-    fields an update needs. One query."""
-    domains = {d for d, _ in (_account_identity(r.values) for r in rows) if d}
-    names = {n for _, n in (_account_identity(r.values) for r in rows) if n}
+    fields an update needs. One query (on the domain and the upper-case name indexes)."""
+    domains = {r.account_key[0] for r in rows if r.account_key[0]}
+    names = {r.account_key[1] for r in rows if r.account_key[1]}
     if not domains and not names:
         return {}, {}
-    found = (
-        Account.objects.annotate(name_upper=Upper("name"))
-        .filter(Q(web_domain__in=domains) | Q(name_upper__in=names))
-        .order_by("id")
-        .values("id", "name_upper", *_ACCOUNT_COLUMNS)
+    by_domain_sql, domain_params = _any("web_domain", domains)
+    by_name_sql, name_params = _any("UPPER(name)", names)
+    found = _select(
+        f"SELECT id, UPPER(name), {', '.join(_ACCOUNT_COLUMNS)} FROM crm_account"  # noqa: S608 - fixed names and placeholders
+        f" WHERE {by_domain_sql} OR {by_name_sql} ORDER BY id",
+        domain_params + name_params,
+        ("id", "name_upper", *_ACCOUNT_COLUMNS),
     )
     by_domain: dict[str, dict[str, Any]] = {}
     by_name: dict[str, dict[str, Any]] = {}
@@ -836,11 +887,14 @@ def _accounts_import(
     stamp = {"owner_id": owner_id, "created_at": now, "updated_at": now}
     updates: dict[int, dict[str, Any]] = {}
     for row in rows:
-        domain, name = _account_identity(row.values)
+        domain, name = row.account_key
         existing = (by_domain.get(domain) if domain else None) or by_name.get(name)
         data = _account_values(row.values)
         if existing is not None:
             row.account_id = existing["id"]
+            revenue = existing["annual_revenue"]
+            if revenue is not None and not isinstance(revenue, decimal.Decimal):
+                existing["annual_revenue"] = decimal.Decimal(str(revenue))  # SQLite: a float
             changed = _changes({**existing, **updates.get(existing["id"], {})}, data, job.on_match)
             if changed:
                 updates.setdefault(existing["id"], {}).update(changed)
@@ -907,7 +961,7 @@ def _accounts_link(
     new = _NewAccounts()
     stamp = {"owner_id": owner_id, "created_at": now, "updated_at": now}
     for row in rows:
-        domain, name = _account_identity(row.values)
+        domain, name = row.account_key
         if not domain and not name:
             continue
         existing = (by_domain.get(domain) if domain else None) or by_name.get(name)
@@ -973,44 +1027,77 @@ def _strategy_key(strategy: MatchingStrategy, values: Mapping[str, Any]) -> str 
     return "\x1f".join(parts) if all(parts) else None
 
 
+_CONTACT_SQL = {
+    "contact.email": "c.email_normalized",
+    "contact.first_name": "LOWER(c.first_name)",
+    "contact.last_name": "LOWER(c.last_name)",
+    "contact.country": "LOWER(c.country)",
+    "contact.phone": "c.phone",
+    "account.name": "UPPER(a.name)",
+}
+
+
 def _contacts_found(
     strategy: MatchingStrategy | None, rows: list[CleanRow], import_keys: list[str]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Existing contacts by strategy key, by normalised email and by import key, with the
     fields an update needs. One query: a generous filter in the database (each strategy field
     among the batch's values), the exact comparison on normalised values here."""
-    condition = Q(import_key__in=import_keys)
-    emails = {
-        normalize_email(str(r.values["contact.email"]))
-        for r in rows
-        if r.values.get("contact.email")
-    }
-    condition |= Q(email_normalized__in=emails)
-    query = Contact.objects.all()
-    if strategy is not None and list(strategy.fields) != ["contact.email"]:
-        strategy_q = Q()
-        for path in strategy.fields:
-            column, convert = _CONTACT_DB_FILTER[path]
-            wanted = {convert(r.values[path]) for r in rows if r.values.get(path)}
-            strategy_q &= Q(**{f"{column}__in": wanted})
-        condition |= strategy_q
-        query = query.annotate(
-            first_lower=Lower("first_name"),
-            last_lower=Lower("last_name"),
-            country_lower=Lower("country"),
-            account_upper=Upper("account__name"),
+    if strategy is not None and list(strategy.fields) == ["contact.email"]:
+        strategy = None  # the email lookup is the strategy
+    parts = [
+        _any("c.import_key", import_keys),
+        _any("c.email_normalized", {r.email for r in rows if r.email}),
+    ]
+    if strategy is not None:
+        each = [
+            _any(
+                _CONTACT_SQL[path],
+                {_CONTACT_DB_FILTER[path][1](r.values[path]) for r in rows if r.values.get(path)},
+            )
+            for path in strategy.fields
+        ]
+        parts.append(
+            (
+                " AND ".join(sql for sql, _ in each),
+                [p for _, params in each for p in params],
+            )
         )
-    found = (
-        query.filter(condition)
-        .order_by("id")
-        .values(
-            "id", "account_id", "import_key", "email_normalized", "account__name", *_CONTACT_FIELDS
-        )
+    names = (
+        "id",
+        "account_id",
+        "import_key",
+        "email_normalized",
+        "account__name",
+        *_CONTACT_FIELDS,
+    )
+    columns = ", ".join(
+        [
+            "c.id",
+            "c.account_id",
+            "c.import_key",
+            "c.email_normalized",
+            "a.name",
+            *(f"c.{n}" for n in _CONTACT_FIELDS),
+        ]
+    )
+    # One SELECT per way of finding a contact, joined by UNION: each uses its own index
+    # (an OR of them makes SQLite scan the table).
+    joined = " FROM crm_contact c LEFT JOIN crm_account a ON a.id = c.account_id"
+    wanted = " UNION ".join(
+        f"SELECT c.id{joined if 'a.' in sql else ' FROM crm_contact c'} WHERE {sql}"  # noqa: S608 - fixed names and placeholders
+        for sql, _ in parts
+    )
+    found = _select(
+        f"SELECT {columns}{joined} WHERE c.id IN ({wanted}) ORDER BY c.id",
+        [p for _, params in parts for p in params],
+        names,
     )
     by_key: dict[str, dict[str, Any]] = {}
     by_email: dict[str, dict[str, Any]] = {}
     by_import: dict[str, dict[str, Any]] = {}
     for contact in found:
+        contact["marketing_only"] = bool(contact["marketing_only"])
         if contact["email_normalized"]:
             by_email.setdefault(contact["email_normalized"], contact)
         if contact["import_key"]:
@@ -1033,6 +1120,8 @@ def _contacts_import(
     key_prefix: str,
 ) -> None:
     strategy = job.contact_strategy
+    # By email alone (the default strategy), the email lookup is the strategy.
+    by_key_needed = strategy is not None and list(strategy.fields) != ["contact.email"]
     import_keys = [f"{key_prefix}:{r.number}" for r in rows]
     by_key, by_email, by_import = _contacts_found(strategy, rows, import_keys)
     new: dict[str, dict[str, Any]] = {}  # by strategy key, email or import key
@@ -1041,8 +1130,8 @@ def _contacts_import(
     leads = job.entity == Entity.LEADS
     for row, import_key in zip(rows, import_keys, strict=True):
         data = _contact_values(row, job.entity)
-        email = normalize_email(data["email"]) if data["email"] else None
-        key = _strategy_key(strategy, row.values) if strategy is not None else None
+        email = row.email
+        key = _strategy_key(strategy, row.values) if strategy and by_key_needed else None
         existing = by_import.get(import_key) or (by_key.get(key) if key else None)
         if existing is None and email:
             # Emails are unique: whatever the strategy, the email's owner is the person.
@@ -1060,7 +1149,10 @@ def _contacts_import(
                 job.on_match,
             )
             if changed.get("email"):
-                changed["email_normalized"] = normalize_email(changed["email"])
+                if normalize_email(changed["email"]) == existing["email_normalized"]:
+                    del changed["email"]  # the same address in other capitals: keep theirs
+                else:
+                    changed["email_normalized"] = normalize_email(changed["email"])
             if existing["account_id"] is None and row.account_id:
                 changed["account_id"] = row.account_id
             if changed:

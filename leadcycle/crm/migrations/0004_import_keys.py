@@ -5,29 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0003_interaction_idempotency_and_visitor'),
+        ("crm", "0003_interaction_idempotency_and_visitor"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='import_key',
+            model_name="contact",
+            name="import_key",
             field=models.CharField(blank=True, editable=False, max_length=40, null=True),
         ),
         migrations.AddField(
-            model_name='lead',
-            name='import_key',
+            model_name="lead",
+            name="import_key",
             field=models.CharField(blank=True, editable=False, max_length=40, null=True),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('import_key',), name='contact_import_key_unique'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                fields=("import_key",), name="contact_import_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.UniqueConstraint(fields=('import_key',), name='lead_import_key_unique'),
+            model_name="lead",
+            constraint=models.UniqueConstraint(
+                fields=("import_key",), name="lead_import_key_unique"
+            ),
         ),
     ]
