@@ -174,6 +174,7 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 from leadcycle.crm.api import router as crm_router  # noqa: E402
+from leadcycle.imports.api import router as imports_router  # noqa: E402
 from leadcycle.events.api import router as events_router  # noqa: E402
 from leadcycle.events.public_api import router as public_events_router  # noqa: E402
 from leadcycle.intake.api import router as intake_router  # noqa: E402
@@ -191,6 +192,7 @@ api.add_router("/", events_router)
 api.add_router("/", linkedin_router)
 api.add_router("/", interactions_router)
 api.add_router("/", scoring_router)
+api.add_router("/", imports_router)
 api.add_router("/public", public_intake_router)
 api.add_router("/public", public_events_router)
 api.add_router("/public", linkedin_webhook_router)

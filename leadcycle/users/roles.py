@@ -84,6 +84,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "interactions.interactionkind": frozenset({VIEW}),
         "scoring.scoringmodel": ALL,
         "scoring.scoringsettings": frozenset({VIEW}),
+        "imports.importjob": ALL,
+        "imports.mappingtemplate": ALL,
     },
     TELEMARKETER: {
         # Telemarketers staff event desks: they see registrations and check people in.
@@ -106,6 +108,9 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "interactions.interactionkind": frozenset({VIEW}),
         "scoring.scoringmodel": frozenset({VIEW}),
         "scoring.scoringsettings": frozenset({VIEW}),
+        # Sales managers bring their lists in (an event's attendees, a partner's leads).
+        "imports.importjob": frozenset({VIEW, ADD, CHANGE}),
+        "imports.mappingtemplate": frozenset({VIEW, ADD, CHANGE}),
     },
     ADMINISTRATOR: {
         "intake.marketingform": ALL,
@@ -118,6 +123,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "interactions.interactionkind": ALL,
         "scoring.scoringmodel": ALL,
         "scoring.scoringsettings": frozenset({VIEW, CHANGE}),
+        "imports.importjob": ALL,
+        "imports.mappingtemplate": ALL,
     },
 }
 

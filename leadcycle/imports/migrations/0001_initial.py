@@ -6,95 +6,236 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('intake', '0003_formfield_updated_at'),
+        ("intake", "0003_formfield_updated_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(choices=[('accounts', 'Accounts'), ('contacts', 'Contacts'), ('leads', 'Leads')], max_length=10)),
-                ('file', models.FileField(upload_to='imports/')),
-                ('file_name', models.CharField(max_length=255)),
-                ('file_sha256', models.CharField(max_length=64)),
-                ('file_format', models.CharField(max_length=10)),
-                ('encoding', models.CharField(blank=True, max_length=20)),
-                ('delimiter', models.CharField(blank=True, max_length=1)),
-                ('headers', models.JSONField(default=list)),
-                ('mapping', models.JSONField(default=list, help_text='The field of each column, or null.')),
-                ('on_match', models.CharField(choices=[('update', 'Update the record'), ('skip', 'Leave the record as it is'), ('fill_empty', 'Only fill its empty fields')], default='update', max_length=12)),
-                ('create_missing', models.BooleanField(default=True, help_text='Leads: create the missing contacts (marketing-only) and accounts.')),
-                ('react', models.BooleanField(default=True, help_text='Let scoring react to the imported rows (after each batch).')),
-                ('default_topic', models.CharField(blank=True, max_length=200)),
-                ('default_campaign', models.CharField(blank=True, max_length=200)),
-                ('batch_size', models.PositiveIntegerField(default=5000)),
-                ('status', models.CharField(choices=[('draft', 'Mapping'), ('queued', 'Queued'), ('running', 'Running'), ('cancelling', 'Cancelling'), ('cancelled', 'Cancelled'), ('done', 'Done'), ('failed', 'Failed')], default='draft', max_length=12)),
-                ('rows_total', models.PositiveIntegerField(default=0)),
-                ('rows_done', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('contacts_created', models.PositiveIntegerField(default=0)),
-                ('accounts_created', models.PositiveIntegerField(default=0)),
-                ('dry_run', models.JSONField(blank=True, help_text='The counts of the last dry run, and its first errors.', null=True)),
-                ('problem', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('contact_strategy', models.ForeignKey(blank=True, limit_choices_to={'target': 'contact'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='intake.matchingstrategy')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead_strategy', models.ForeignKey(blank=True, help_text='Empty: every row creates a lead.', limit_choices_to={'target': 'lead'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='intake.matchingstrategy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("accounts", "Accounts"),
+                            ("contacts", "Contacts"),
+                            ("leads", "Leads"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("file", models.FileField(upload_to="imports/")),
+                ("file_name", models.CharField(max_length=255)),
+                ("file_sha256", models.CharField(max_length=64)),
+                ("file_format", models.CharField(max_length=10)),
+                ("encoding", models.CharField(blank=True, max_length=20)),
+                ("delimiter", models.CharField(blank=True, max_length=1)),
+                ("headers", models.JSONField(default=list)),
+                (
+                    "mapping",
+                    models.JSONField(default=list, help_text="The field of each column, or null."),
+                ),
+                (
+                    "on_match",
+                    models.CharField(
+                        choices=[
+                            ("update", "Update the record"),
+                            ("skip", "Leave the record as it is"),
+                            ("fill_empty", "Only fill its empty fields"),
+                        ],
+                        default="update",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "create_missing",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Leads: create the missing contacts (marketing-only) and accounts.",
+                    ),
+                ),
+                (
+                    "react",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Let scoring react to the imported rows (after each batch).",
+                    ),
+                ),
+                ("default_topic", models.CharField(blank=True, max_length=200)),
+                ("default_campaign", models.CharField(blank=True, max_length=200)),
+                ("batch_size", models.PositiveIntegerField(default=5000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Mapping"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("cancelling", "Cancelling"),
+                            ("cancelled", "Cancelled"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("rows_total", models.PositiveIntegerField(default=0)),
+                ("rows_done", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("contacts_created", models.PositiveIntegerField(default=0)),
+                ("accounts_created", models.PositiveIntegerField(default=0)),
+                (
+                    "dry_run",
+                    models.JSONField(
+                        blank=True,
+                        help_text="The counts of the last dry run, and its first errors.",
+                        null=True,
+                    ),
+                ),
+                ("problem", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contact_strategy",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"target": "contact"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="intake.matchingstrategy",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead_strategy",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: every row creates a lead.",
+                        limit_choices_to={"target": "lead"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="intake.matchingstrategy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRowError',
+            name="ImportRowError",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_number', models.PositiveIntegerField(help_text='Line in the file, the header being 1.')),
-                ('column', models.CharField(blank=True, max_length=255)),
-                ('reason', models.CharField(max_length=500)),
-                ('values', models.JSONField(default=list)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='errors', to='imports.importjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "row_number",
+                    models.PositiveIntegerField(help_text="Line in the file, the header being 1."),
+                ),
+                ("column", models.CharField(blank=True, max_length=255)),
+                ("reason", models.CharField(max_length=500)),
+                ("values", models.JSONField(default=list)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="errors",
+                        to="imports.importjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'row_number', 'id'],
+                "ordering": ["job", "row_number", "id"],
             },
         ),
         migrations.CreateModel(
-            name='MappingTemplate',
+            name="MappingTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('entity', models.CharField(choices=[('accounts', 'Accounts'), ('contacts', 'Contacts'), ('leads', 'Leads')], max_length=10)),
-                ('columns', models.JSONField(help_text='Header → field, e.g. {"E-mail": "contact.email"}.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("accounts", "Accounts"),
+                            ("contacts", "Contacts"),
+                            ("leads", "Leads"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "columns",
+                    models.JSONField(help_text='Header → field, e.g. {"E-mail": "contact.email"}.'),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['entity', 'name'],
+                "ordering": ["entity", "name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='importjob',
-            constraint=models.CheckConstraint(condition=models.Q(('entity__in', ['accounts', 'contacts', 'leads'])), name='import_entity_valid'),
+            model_name="importjob",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("entity__in", ["accounts", "contacts", "leads"])),
+                name="import_entity_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrowerror',
-            constraint=models.UniqueConstraint(fields=('job', 'row_number'), name='import_error_row_unique'),
+            model_name="importrowerror",
+            constraint=models.UniqueConstraint(
+                fields=("job", "row_number"), name="import_error_row_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappingtemplate',
-            constraint=models.UniqueConstraint(fields=('entity', 'name'), name='mapping_template_unique'),
+            model_name="mappingtemplate",
+            constraint=models.UniqueConstraint(
+                fields=("entity", "name"), name="mapping_template_unique"
+            ),
         ),
     ]
