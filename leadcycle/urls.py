@@ -12,6 +12,7 @@ urlpatterns = [
     path("t/c/<str:token>", tracking.email_clicked, name="email_clicked"),
     path("interactions/", include("leadcycle.interactions.urls")),
     path("scoring/", include("leadcycle.scoring.urls")),
+    path("imports/", include("leadcycle.imports.urls")),
     path("api/v1/", api.urls),
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),
