@@ -174,9 +174,9 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 from leadcycle.crm.api import router as crm_router  # noqa: E402
-from leadcycle.imports.api import router as imports_router  # noqa: E402
 from leadcycle.events.api import router as events_router  # noqa: E402
 from leadcycle.events.public_api import router as public_events_router  # noqa: E402
+from leadcycle.imports.api import router as imports_router  # noqa: E402
 from leadcycle.intake.api import router as intake_router  # noqa: E402
 from leadcycle.intake.public_api import router as public_intake_router  # noqa: E402
 from leadcycle.interactions.api import router as interactions_router  # noqa: E402

@@ -52,7 +52,9 @@ def test_a_small_file_goes_through_the_wizard(
 
     # When she tries it: nothing is written, one row would be rejected
     page.get_by_role("button", name="Dry run").click()
-    expect(page.locator("#dry-run-counts")).to_contain_text("would create 2, update 0, leave 0 unchanged and reject 1")
+    expect(page.locator("#dry-run-counts")).to_contain_text(
+        "would create 2, update 0, leave 0 unchanged and reject 1"
+    )
     expect(page.locator("#progress")).to_contain_text("Row 4, E-mail")
     assert not Lead.objects.exists()
 
@@ -77,8 +79,14 @@ def test_a_running_imports_progress_bar_moves_without_reloading(
 ) -> None:
     UserFactory(username="mia", role="marketer")
     job = ImportJob.objects.create(
-        entity="leads", file_name="big.csv", file_sha256="0" * 64, file_format="csv",
-        headers=["Email"], mapping=["contact.email"], status="running", rows_total=1000,
+        entity="leads",
+        file_name="big.csv",
+        file_sha256="0" * 64,
+        file_format="csv",
+        headers=["Email"],
+        mapping=["contact.email"],
+        status="running",
+        rows_total=1000,
         rows_done=200,
     )
     page = open_page()

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 FILE = b"Work Email;Organisation;Interest\nada@example.com;Engines;Demo\noops;X;Demo\n"
 
 
-def test_the_wizard_uploads_maps_dry_runs_and_imports(ui_client, django_capture_on_commit_callbacks):
+def test_the_wizard_uploads_maps_dry_runs_and_imports(
+    ui_client, django_capture_on_commit_callbacks
+):
     marketer = ui_client("marketer")
     assert "New import" in marketer.get("/imports/").content.decode()
     uploaded = marketer.post(
@@ -25,8 +27,14 @@ def test_the_wizard_uploads_maps_dry_runs_and_imports(ui_client, django_capture_
     assert '<option value="account.name" selected>' in page and "ada@example.com · oops" in page
     assert '<option value="contact.email" selected>' in page  # "Work Email"
     assert '<option value="lead.topic" selected>' in page  # "Interest"
-    mapping = {"column-0": "contact.email", "column-1": "account.name", "column-2": "lead.topic",
-               "on_match": "update", "create_missing": "on", "lead_strategy": "always"}
+    mapping = {
+        "column-0": "contact.email",
+        "column-1": "account.name",
+        "column-2": "lead.topic",
+        "on_match": "update",
+        "create_missing": "on",
+        "lead_strategy": "always",
+    }
     with django_capture_on_commit_callbacks(execute=True):
         marketer.post(f"/imports/{job.pk}/", {**mapping, "action": "dry-run"})
     page = marketer.get(f"/imports/{job.pk}/").content.decode()
@@ -37,7 +45,9 @@ def test_the_wizard_uploads_maps_dry_runs_and_imports(ui_client, django_capture_
         started = marketer.post(f"/imports/{job.pk}/", {**mapping, "action": "run"})
     assert started.status_code == 302
     summary = marketer.get(f"/imports/{job.pk}/").content.decode()
-    assert 'id="import-progress" value="2" max="2"' in summary and "Download the rejected" in summary
+    assert (
+        'id="import-progress" value="2" max="2"' in summary and "Download the rejected" in summary
+    )
     assert Lead.objects.get().parent_contact.email == "ada@example.com"
     report = b"".join(marketer.get(f"/imports/{job.pk}/errors.csv").streaming_content)
     assert "oops;X;Demo" not in report.decode("utf-8-sig")  # written as CSV, comma-separated
@@ -48,21 +58,34 @@ def test_a_mapping_is_saved_and_chosen_for_the_next_upload(ui_client):
     marketer = ui_client("marketer")
     marketer.post("/imports/new/", {"file": SimpleUploadedFile("a.csv", FILE), "entity": "leads"})
     job = ImportJob.objects.get()
-    marketer.post(f"/imports/{job.pk}/", {"column-0": "contact.email", "column-1": "account.name",
-                                          "column-2": "lead.topic", "action": "template",
-                                          "template_name": "Fair export"})
+    marketer.post(
+        f"/imports/{job.pk}/",
+        {
+            "column-0": "contact.email",
+            "column-1": "account.name",
+            "column-2": "lead.topic",
+            "action": "template",
+            "template_name": "Fair export",
+        },
+    )
     template = MappingTemplate.objects.get()
-    assert template.columns == {"Work Email": "contact.email", "Organisation": "account.name",
-                                "Interest": "lead.topic"}
-    marketer.post("/imports/new/", {"file": SimpleUploadedFile("b.csv", FILE), "entity": "leads",
-                                    "template": template.pk})
+    assert template.columns == {
+        "Work Email": "contact.email",
+        "Organisation": "account.name",
+        "Interest": "lead.topic",
+    }
+    marketer.post(
+        "/imports/new/",
+        {"file": SimpleUploadedFile("b.csv", FILE), "entity": "leads", "template": template.pk},
+    )
     assert ImportJob.objects.order_by("-id").first().mapping[0] == "contact.email"
 
 
 def test_an_unreadable_file_is_refused_on_the_upload_page(ui_client):
     marketer = ui_client("marketer")
     response = marketer.post(
-        "/imports/new/", {"file": SimpleUploadedFile("x.xls", b"\xd0\xcf\x11\xe0rest"), "entity": "leads"}
+        "/imports/new/",
+        {"file": SimpleUploadedFile("x.xls", b"\xd0\xcf\x11\xe0rest"), "entity": "leads"},
     )
     assert response.status_code == 422 and "save as XLSX or CSV" in response.content.decode()
     assert not ImportJob.objects.exists()
