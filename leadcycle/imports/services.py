@@ -502,7 +502,7 @@ def _converter(target: Target) -> Callable[[str], Any]:
     return text_value
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanRow:
     number: int
     cells: list[str]
@@ -538,21 +538,35 @@ class Cleaner:
 
     def __init__(self, job: ImportJob) -> None:
         targets = TARGETS[job.entity]
+        # (column, header, field, converter or None for plain text, its length limit)
         self.columns = [
-            (index, job.headers[index], path, _converter(targets[path]))
+            (
+                index,
+                job.headers[index],
+                path,
+                None if targets[path].kind == "text" else _converter(targets[path]),
+                targets[path].max_length,
+            )
             for index, path in enumerate(job.mapping)
             if path
         ]
         self.entity = job.entity
         self.default_topic = job.default_topic
         self.default_campaign = job.default_campaign
-        self.needs_identity = job.entity != Entity.ACCOUNTS
+        # The fields that say who (or which company) a row is about.
+        self.identity = [
+            path
+            for _, _, path, _, _ in self.columns
+            if path.startswith(("contact.", "account."))
+            and path not in ("contact.role", "contact.consent", "contact.marketing_only")
+        ]
 
     def clean(self, rows: Iterable[tuple[int, list[str]]]) -> Batch:
         batch = Batch()
+        values_of = self._values
         for number, cells in rows:
             try:
-                values = self._values(cells)
+                values = values_of(cells)
             except RowError as exc:
                 batch.errors.append((number, exc.column, exc.reason, cells))
                 continue
@@ -562,11 +576,18 @@ class Cleaner:
     def _values(self, cells: list[str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         width = len(cells)
-        for index, header, path, convert in self.columns:
-            text = cells[index].strip() if index < width else ""
+        for index, header, path, convert, limit in self.columns:
+            if index >= width:
+                continue
+            text = cells[index].strip()
+            if not text:
+                continue
             if "  " in text or "\t" in text or "\n" in text or "\r" in text:
                 text = " ".join(text.split())
-            if not text and path != "contact.marketing_only":
+            if convert is None:
+                if len(text) > limit:
+                    raise RowError(header, f"Longer than {limit} characters.")
+                values[path] = text
                 continue
             try:
                 value = convert(text)
@@ -579,17 +600,19 @@ class Cleaner:
                 raise RowError(self._header("account.name"), "The company name is empty.")
             return values
         if self.entity == Entity.LEADS:
-            values.setdefault("lead.topic", self.default_topic)
-            if not values["lead.topic"]:
-                raise RowError(self._header("lead.topic"), "The lead topic is empty.")
-            if self.default_campaign:
-                values.setdefault("lead.campaign", self.default_campaign)
-        if not any(k.startswith(("contact.", "account.")) for k in values if k != "contact.role"):
-            raise RowError("", "The row names no person and no company.")
-        return values
+            if "lead.topic" not in values:
+                if not self.default_topic:
+                    raise RowError(self._header("lead.topic"), "The lead topic is empty.")
+                values["lead.topic"] = self.default_topic
+            if self.default_campaign and "lead.campaign" not in values:
+                values["lead.campaign"] = self.default_campaign
+        for path in self.identity:
+            if path in values:
+                return values
+        raise RowError("", "The row names no person and no company.")
 
     def _header(self, path: str) -> str:
-        return next((h for _, h, p, _ in self.columns if p == path), "")
+        return next((h for _, h, p, _, _ in self.columns if p == path), "")
 
 
 # Running ---------------------------------------------------------------------------------
@@ -1015,13 +1038,6 @@ _CONTACT_DB_FILTER: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
-def _contact_values(row: CleanRow, entity: str) -> dict[str, Any]:
-    data = {name: row.values.get(f"contact.{name}") for name in _CONTACT_FIELDS}
-    if entity == Entity.LEADS and data["marketing_only"] is None:
-        data["marketing_only"] = True  # created for a lead, not yet a sales contact
-    return data
-
-
 def _strategy_key(strategy: MatchingStrategy, values: Mapping[str, Any]) -> str | None:
     parts = [normalized(path, values.get(path)) for path in strategy.fields]
     return "\x1f".join(parts) if all(parts) else None
@@ -1123,13 +1139,16 @@ def _contacts_import(
     # By email alone (the default strategy), the email lookup is the strategy.
     by_key_needed = strategy is not None and list(strategy.fields) != ["contact.email"]
     import_keys = [f"{key_prefix}:{r.number}" for r in rows]
+    mapped = [(n, f"contact.{n}") for n in _CONTACT_FIELDS if f"contact.{n}" in job.mapping]
+    on_match = job.on_match
     by_key, by_email, by_import = _contacts_found(strategy, rows, import_keys)
     new: dict[str, dict[str, Any]] = {}  # by strategy key, email or import key
     updates: dict[int, dict[str, Any]] = {}
     current: dict[int, dict[str, Any]] = {}
     leads = job.entity == Entity.LEADS
     for row, import_key in zip(rows, import_keys, strict=True):
-        data = _contact_values(row, job.entity)
+        values = row.values
+        data = {name: values[path] for name, path in mapped if path in values}
         email = row.email
         key = _strategy_key(strategy, row.values) if strategy and by_key_needed else None
         existing = by_import.get(import_key) or (by_key.get(key) if key else None)
@@ -1139,15 +1158,8 @@ def _contacts_import(
         if existing is not None:
             row.contact_id = existing["id"]
             current[existing["id"]] = existing
-            changed = _changes(
-                {**existing, **updates.get(existing["id"], {})},
-                {
-                    k: v
-                    for k, v in data.items()
-                    if k != "marketing_only" or row.values.get("contact.marketing_only") is not None
-                },
-                job.on_match,
-            )
+            pending = updates.get(existing["id"])
+            changed = _changes({**existing, **pending} if pending else existing, data, on_match)
             if changed.get("email"):
                 if normalize_email(changed["email"]) == existing["email_normalized"]:
                     del changed["email"]  # the same address in other capitals: keep theirs
@@ -1177,8 +1189,10 @@ def _contacts_import(
             row.outcome = "unchanged" if not leads else "matched"
             continue
         new[identity] = {
-            **{k: (v if v is not None else _CONTACT_DEFAULTS[k]) for k, v in data.items()},
-            "email": data["email"] or "",
+            **_CONTACT_DEFAULTS,
+            "marketing_only": leads,  # created for a lead: not yet a sales contact
+            **data,
+            "email": data.get("email", ""),
             "email_normalized": email,
             "account_id": row.account_id,
             "origin_channel": Channel.IMPORT,
