@@ -299,3 +299,28 @@ def test_rows_of_one_new_company_share_its_account_with_or_without_its_website()
     job = run(text)
     assert job.accounts_created == 1 and Account.objects.count() == 1
     assert set(Contact.objects.values_list("account__name", flat=True)) == {"Xco"}
+
+
+def _peak_bytes(rows):
+    import tracemalloc
+
+    job = services.import_create(
+        by=None,
+        entity="leads",
+        upload=csv_file(_leads_file(rows, f"m{rows}-")),
+        file_name="m.csv",
+        options={"batch_size": 500},
+    )
+    services.import_start(job=job, by=None, enqueue=False)
+    tracemalloc.start()
+    services.import_run(job_id=job.pk)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_memory_stays_flat_whatever_the_file_size():
+    # The file is read as a stream and held one batch at a time: eight times the rows, about
+    # the same peak
+    small, large = _peak_bytes(1000), _peak_bytes(8000)
+    assert large < 1.5 * small, (small, large)
