@@ -7,9 +7,9 @@ to its account); the other half are new people, most at an existing company (fou
 web domain) and one row in ten overall at a new company (created once, by domain).
 
 Ours is the whole job as a user starts it: ``import_create`` (hash, detect and count the
-file, suggest the mapping), then ``import_run`` in batches of 2,000 rows: accounts found or
-created, contacts found by the default email strategy or created marketing-only, leads
-created, the job's resume point moved with each batch.
+file, suggest the mapping), then ``import_run`` in batches of 10,000 rows (the default):
+accounts found or created, contacts found by the default email strategy or created
+marketing-only, leads created, the job's resume point moved with each batch.
 
 The baseline does the same by hand: the file bulk-loaded into a staging table (``COPY`` on
 PostgreSQL, one ``executemany`` on SQLite), then one set-based insert of the missing
@@ -198,7 +198,7 @@ class ImportLeads(Workload):
                 entity="leads",
                 upload=upload,
                 file_name="leads.csv",
-                options={"react": False, "batch_size": 10000},
+                options={"react": False},
             )
             import_start(job=job, by=None, enqueue=False)
         with _step(steps, "import"):

@@ -94,7 +94,7 @@ class ImportJob(models.Model):
     default_campaign = models.CharField(max_length=200, blank=True)
     # Rows per transaction: fewer, larger commits are faster (SQLite checkpoints its log as
     # it grows); a crash redoes at most one batch; memory grows with it (about 1 KB a row).
-    batch_size = models.PositiveIntegerField(default=5000)
+    batch_size = models.PositiveIntegerField(default=10_000)
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     rows_total = models.PositiveIntegerField(default=0)

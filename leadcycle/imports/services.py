@@ -43,7 +43,7 @@ from leadcycle.intake.models import IntakeSettings, MatchingStrategy
 from leadcycle.scoring.services import records_changed
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
-MAX_BATCH = 10_000
+MAX_BATCH = 50_000
 FIRST_ERRORS = 20
 _EMAIL = EmailValidator()
 OPTIONS = (
@@ -655,11 +655,16 @@ def import_run(
         job.refresh_from_db()
     start = 0 if dry_run else job.rows_done
     cleaner = Cleaner(job)
+    seen = file_seen(job)
     totals = Counts()
     first_errors: list[dict[str, Any]] = []
     try:
         for offset, rows in _batches(job, start):
             with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    # Compiling these short statements costs more than running them.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL jit = off")
                 locked = ImportJob.objects.select_for_update().get(pk=job.pk)
                 if not dry_run and (
                     locked.rows_done != offset or locked.status != ImportJob.Status.RUNNING
@@ -668,7 +673,7 @@ def import_run(
                     _finish_if_cancelling(locked)
                     return ImportJob.objects.get(pk=job.pk)
                 batch = cleaner.clean(rows)
-                counts = _batch_import(locked, batch, dry_run=dry_run)
+                counts = _batch_import(locked, batch, dry_run=dry_run, seen=seen)
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
@@ -713,6 +718,15 @@ def import_run(
     return ImportJob.objects.get(pk=job.pk)
 
 
+def file_seen(job: ImportJob) -> bool:
+    """Whether records from this file exist already (an earlier run, or this job before it
+    was interrupted): only then can a row's import key find one. A range on the unique
+    index: ``import_key`` is ``<file hash prefix>:<row>``."""
+    prefix = job.file_sha256[:16]
+    bounds = {"import_key__gte": f"{prefix}:", "import_key__lt": f"{prefix};"}
+    return Contact.objects.filter(**bounds).exists() or Lead.objects.filter(**bounds).exists()
+
+
 def _finish_if_cancelling(job: ImportJob) -> None:
     if job.status == ImportJob.Status.CANCELLING:
         job.status = ImportJob.Status.CANCELLED
@@ -747,7 +761,7 @@ def _batches(job: ImportJob, start: int) -> Iterator[tuple[int, list[tuple[int, 
         yield offset, batch
 
 
-def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool) -> Counts:
+def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool, seen: bool = True) -> Counts:
     counts = Counts(rejected=len(batch.errors))
     now = timezone.now()
     owner_id = job.created_by_id
@@ -757,7 +771,7 @@ def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool) -> Counts:
         _accounts_import(job, rows, counts, now, owner_id)
     else:
         _accounts_link(job, rows, counts, now, owner_id)
-        _contacts_import(job, rows, counts, now, owner_id, key_prefix)
+        _contacts_import(job, rows, counts, now, owner_id, key_prefix, seen)
         if job.entity == Entity.LEADS:
             _leads_import(job, rows, counts, now, owner_id, key_prefix)
     late_errors = [
@@ -803,14 +817,15 @@ def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool) -> Counts:
 _ACCOUNT_COLUMNS = ("name", "web_domain", "industry", "employees", "annual_revenue", "country")
 
 
-def _any(column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
-    """``column`` among ``values``: ``= ANY(array)`` on PostgreSQL (one parameter whatever
-    the count), ``IN (…)`` on SQLite."""
+def _any(column: str, values: Iterable[str]) -> tuple[str, list[Any]]:
+    """``column`` (text) among ``values``: on PostgreSQL ``IN (SELECT unnest(array))``, one
+    parameter whatever the count, which the planner answers with index probes (``= ANY`` of
+    thousands of values makes it scan the table); ``IN (…)`` on SQLite."""
     values = list(values)
     if not values:
         return "1 = 0", []
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [values]
+        return f"{column} IN (SELECT unnest(%s::text[]))", [values]
     return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
@@ -820,29 +835,33 @@ def _select(sql: str, params: list[Any], names: Sequence[str]) -> list[dict[str,
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _oldest_accounts(column: str, values: set[str]) -> list[dict[str, Any]]:
+    """The oldest account for each of ``values`` of ``column`` (an indexed expression), with
+    the fields an update needs: one row per value, however many accounts share it."""
+    if not values:
+        return []
+    where, params = _any(column, values)
+    return _select(
+        f"SELECT a.id, UPPER(a.name), {', '.join(f'a.{c}' for c in _ACCOUNT_COLUMNS)}"  # noqa: S608 - fixed names and placeholders
+        f" FROM (SELECT MIN(id) AS id FROM crm_account WHERE {where} GROUP BY {column}) oldest"
+        " JOIN crm_account a ON a.id = oldest.id",
+        params,
+        ("id", "name_upper", *_ACCOUNT_COLUMNS),
+    )
+
+
 def _accounts_found(
     rows: list[CleanRow],
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Existing accounts by web domain and by upper-case name (oldest first wins), with the
-    fields an update needs. One query (on the domain and the upper-case name indexes)."""
+    """Existing accounts by web domain, and by upper-case name for the rows whose domain
+    finds none (the oldest wins either way). Two queries, on the domain and the upper-case
+    name indexes; a company name shared by many accounts costs one row, not all of them."""
     domains = {r.account_key[0] for r in rows if r.account_key[0]}
-    names = {r.account_key[1] for r in rows if r.account_key[1]}
-    if not domains and not names:
-        return {}, {}
-    by_domain_sql, domain_params = _any("web_domain", domains)
-    by_name_sql, name_params = _any("UPPER(name)", names)
-    found = _select(
-        f"SELECT id, UPPER(name), {', '.join(_ACCOUNT_COLUMNS)} FROM crm_account"  # noqa: S608 - fixed names and placeholders
-        f" WHERE {by_domain_sql} OR {by_name_sql} ORDER BY id",
-        domain_params + name_params,
-        ("id", "name_upper", *_ACCOUNT_COLUMNS),
-    )
-    by_domain: dict[str, dict[str, Any]] = {}
-    by_name: dict[str, dict[str, Any]] = {}
-    for account in found:
-        if account["web_domain"]:
-            by_domain.setdefault(account["web_domain"], account)
-        by_name.setdefault(account["name_upper"], account)
+    by_domain = {a["web_domain"]: a for a in _oldest_accounts("web_domain", domains)}
+    names = {
+        name for domain, name in (r.account_key for r in rows) if name and domain not in by_domain
+    }
+    by_name = {a["name_upper"]: a for a in _oldest_accounts("UPPER(name)", names)}
     return by_domain, by_name
 
 
@@ -1097,15 +1116,11 @@ def _contacts_found(
             *(f"c.{n}" for n in _CONTACT_FIELDS),
         ]
     )
-    # One SELECT per way of finding a contact, joined by UNION: each uses its own index
-    # (an OR of them makes SQLite scan the table).
+    # One SELECT per way of finding a contact, joined by UNION: each uses its own index (an
+    # OR of them makes SQLite scan the table; an IN over the union makes PostgreSQL do so).
     joined = " FROM crm_contact c LEFT JOIN crm_account a ON a.id = c.account_id"
-    wanted = " UNION ".join(
-        f"SELECT c.id{joined if 'a.' in sql else ' FROM crm_contact c'} WHERE {sql}"  # noqa: S608 - fixed names and placeholders
-        for sql, _ in parts
-    )
     found = _select(
-        f"SELECT {columns}{joined} WHERE c.id IN ({wanted}) ORDER BY c.id",
+        " UNION ".join(f"SELECT {columns}{joined} WHERE {sql}" for sql, _ in parts) + " ORDER BY 1",
         [p for _, params in parts for p in params],
         names,
     )
@@ -1134,6 +1149,7 @@ def _contacts_import(
     now: datetime.datetime,
     owner_id: int | None,
     key_prefix: str,
+    seen: bool = True,
 ) -> None:
     strategy = job.contact_strategy
     # By email alone (the default strategy), the email lookup is the strategy.
@@ -1141,7 +1157,8 @@ def _contacts_import(
     import_keys = [f"{key_prefix}:{r.number}" for r in rows]
     mapped = [(n, f"contact.{n}") for n in _CONTACT_FIELDS if f"contact.{n}" in job.mapping]
     on_match = job.on_match
-    by_key, by_email, by_import = _contacts_found(strategy, rows, import_keys)
+    # Only a file imported before (or a resumed job) can have created these rows' contacts.
+    by_key, by_email, by_import = _contacts_found(strategy, rows, import_keys if seen else [])
     new: dict[str, dict[str, Any]] = {}  # by strategy key, email or import key
     updates: dict[int, dict[str, Any]] = {}
     current: dict[int, dict[str, Any]] = {}

@@ -324,3 +324,11 @@ def test_memory_stays_flat_whatever_the_file_size():
     # the same peak
     small, large = _peak_bytes(1000), _peak_bytes(8000)
     assert large < 1.5 * small, (small, large)
+
+
+def test_people_without_email_are_not_created_twice_by_a_second_run():
+    text = "First Name,Last Name,Company\nAda,Lovelace,Engines\nGrace,Hopper,Navy\n"
+    first = run(text, "contacts", contact_strategy=None)
+    again = run(text, "contacts", contact_strategy=None)
+    assert (first.created, again.created, again.unchanged) == (2, 0, 2)
+    assert Contact.objects.count() == 2

@@ -62,7 +62,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--topic", default="", help="Leads: topic for rows without one.")
         parser.add_argument("--campaign", default="", help="Leads: campaign for rows without one.")
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--batch-size", type=int, default=10_000)
         parser.add_argument("--dry-run", action="store_true", help="Count, write nothing.")
         parser.add_argument("--resume", type=int, metavar="JOB", help="Continue this job.")
         parser.add_argument(
