@@ -332,3 +332,37 @@ def test_people_without_email_are_not_created_twice_by_a_second_run():
     again = run(text, "contacts", contact_strategy=None)
     assert (first.created, again.created, again.unchanged) == (2, 0, 2)
     assert Contact.objects.count() == 2
+
+
+def test_contacts_match_by_another_strategy_compared_normalised():
+    # Given a strategy matching people by first and last name, and Ada without an email
+    by_name = MatchingStrategy.objects.create(
+        name="By name", target="contact", fields=["contact.first_name", "contact.last_name"]
+    )
+    ada = ContactFactory(first_name="Ada", last_name="Lovelace", email="", job_title="")
+    ContactFactory(first_name="Ada", last_name="Byron", email="")
+    # When a file names her in other capitals and spacing
+    text = "First Name,Last Name,Job Title\n ADA ,lovelace  ,Countess\nAlan,Turing,Mathematician\n"
+    job = run(text, "contacts", contact_strategy=by_name.pk)
+    # Then she is updated, not duplicated, and the unknown person is created
+    assert (job.updated, job.created) == (1, 1)
+    ada.refresh_from_db()
+    assert ada.job_title == "Countess" and Contact.objects.count() == 3
+
+
+def test_scoring_reacts_to_imported_leads_only_when_asked(django_capture_on_commit_callbacks):
+    from leadcycle.scoring.models import LeadScore
+    from leadcycle.scoring.services import scoring_model_create, scoring_model_go_live
+
+    rules = [{"name": "Everyone", "points": 5, "conditions": [{"entity": "contact"}]}]
+    model = scoring_model_create(by=None, data={"name": "M", "rules": rules})
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring_model_go_live(model=model, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        quiet = run(LEADS, react=False)
+    assert quiet.created == 3 and not LeadScore.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        run(LEADS.replace("Demo request", "Webinar"), react=True)
+    # The second file's rows are new leads (another file), scored once their batch committed
+    assert LeadScore.objects.count() == 3
+    assert set(LeadScore.objects.values_list("score", flat=True)) == {5}
