@@ -8,6 +8,7 @@ Marketers, sales managers and administrators import; the others see nothing here
 import csv
 import io
 import json
+import re
 from typing import IO, Any, cast
 
 from django.core.exceptions import ValidationError
@@ -176,7 +177,7 @@ def errors_csv_response(job: ImportJob) -> StreamingHttpResponse:
             buffer.truncate()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    stem = job.file_name.rsplit(".", 1)[0] or "import"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.file_name.rsplit(".", 1)[0]).strip("._") or "import"
     response["Content-Disposition"] = f'attachment; filename="{stem}-rejected.csv"'
     return response
 
