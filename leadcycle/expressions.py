@@ -1,11 +1,11 @@
-"""The one expression language of scoring models (and, later, segments and workflows).
+"""The one expression language of scoring models and segments (and, later, workflows).
 
 An expression is ``{"field": "job_title", "op": "contains", "value": "chief"}`` on one entity
-(``lead``, ``contact``, ``account`` or ``interaction``). Fields come from ``FIELDS``, a
-whitelist naming each field's column and type; operators from ``OPERATORS``. ``compile_sql``
-turns an expression into a SQL condition on a table alias with its values as parameters, so no
-user string ever reaches SQL; ``evaluate`` gives the same answer in Python (for tests and
-explanations). Bad input raises ``ValidationError`` naming the part at fault.
+(``lead``, ``contact``, ``account``, ``interaction`` or ``opportunity``). Fields come from
+``FIELDS``, a whitelist naming each field's column and type; operators from ``OPERATORS``.
+``compile_sql`` turns an expression into a SQL condition on a table alias with its values as
+parameters, so no user string ever reaches SQL; ``evaluate`` gives the same answer in Python
+(for tests and explanations). Bad input raises ``ValidationError`` naming the part at fault.
 """
 
 import datetime
@@ -56,6 +56,12 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
     },
     "interaction": {
         "campaign": _text("campaign", "Campaign"),
+    },
+    "opportunity": {
+        "name": _text("name", "Name"),
+        "stage": _text("stage", "Stage"),
+        "value": FieldSpec("value", "number", "Value"),
+        "created_at": FieldSpec("created_at", "date", "Created"),
     },
 }
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "leadcycle.interactions",
     "leadcycle.scoring",
     "leadcycle.imports",
+    "leadcycle.segments",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

@@ -86,6 +86,7 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "scoring.scoringsettings": frozenset({VIEW}),
         "imports.importjob": ALL,
         "imports.mappingtemplate": ALL,
+        "segments.segment": ALL,
     },
     TELEMARKETER: {
         # Telemarketers staff event desks: they see registrations and check people in.
@@ -93,11 +94,13 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "events.registration": frozenset({VIEW, CHANGE}),
         "interactions.interactionkind": frozenset({VIEW}),
         "scoring.scoringmodel": frozenset({VIEW}),
+        "segments.segment": frozenset({VIEW}),
     },
     SELLER: {
         "intake.formsubmission": frozenset({VIEW}),
         "interactions.interactionkind": frozenset({VIEW}),
         "scoring.scoringmodel": frozenset({VIEW}),
+        "segments.segment": frozenset({VIEW}),
     },
     SALES_MANAGER: {
         "intake.marketingform": frozenset({VIEW}),
@@ -111,6 +114,7 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         # Sales managers bring their lists in (an event's attendees, a partner's leads).
         "imports.importjob": frozenset({VIEW, ADD, CHANGE}),
         "imports.mappingtemplate": frozenset({VIEW, ADD, CHANGE}),
+        "segments.segment": frozenset({VIEW}),
     },
     ADMINISTRATOR: {
         "intake.marketingform": ALL,
@@ -125,6 +129,7 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "scoring.scoringsettings": frozenset({VIEW, CHANGE}),
         "imports.importjob": ALL,
         "imports.mappingtemplate": ALL,
+        "segments.segment": ALL,
     },
 }
 
