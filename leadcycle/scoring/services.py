@@ -33,6 +33,7 @@ from leadcycle.audit.services import (
     record_snapshot,
 )
 from leadcycle.bulk import insert_rows
+from leadcycle.changes import records_committed
 from leadcycle.crm.models import Contact, Lead
 from leadcycle.errors import DomainError
 from leadcycle.interactions.selectors import kinds_known
@@ -438,8 +439,9 @@ def records_changed(
     lead_ids: Iterable[int | None] = (),
     account_ids: Iterable[int | None] = (),
 ) -> None:
-    """After commit, rescore what these changed records (or their new interactions) count for.
-    Called by the modules that record interactions and change contacts, accounts and leads.
+    """After commit, rescore what these changed records (or their new interactions) count for,
+    and tell the other listeners (``leadcycle.changes.records_committed``: segments). Called by
+    the modules that record interactions and change contacts, accounts and leads.
 
     One task per transaction, however many changes it made: the ids gather on one pending
     callback. Nothing is queued while no model is live.
@@ -454,7 +456,10 @@ def records_changed(
     db = transaction.get_connection()
     pending = None
     if db.in_atomic_block:
-        pending = next((f for _, f, _ in db.run_on_commit if isinstance(f, _PendingRescore)), None)
+        pending = next(
+            (f for _, f, _ in db.run_on_commit if isinstance(f, _PendingRescore) and not f.fired),
+            None,
+        )
     if pending is None:
         pending = _PendingRescore()
         pending.add(*ids)
@@ -468,6 +473,7 @@ class _PendingRescore:
         self.contacts: set[int] = set()
         self.leads: set[int] = set()
         self.accounts: set[int] = set()
+        self.fired = False  # a callback that ran takes no more ids (tests run several)
 
     def add(self, contacts: set[int], leads: set[int], accounts: set[int]) -> None:
         self.contacts |= contacts
@@ -475,11 +481,18 @@ class _PendingRescore:
         self.accounts |= accounts
 
     def __call__(self) -> None:
+        self.fired = True
+        ids = {
+            "contact_ids": sorted(self.contacts),
+            "lead_ids": sorted(self.leads),
+            "account_ids": sorted(self.accounts),
+        }
+        records_committed.send(sender=records_changed, **ids)
         if not live_models_exist():
             return
         from leadcycle.scoring.tasks import rescore
 
-        rescore.enqueue(sorted(self.contacts), sorted(self.leads), sorted(self.accounts))
+        rescore.enqueue(ids["contact_ids"], ids["lead_ids"], ids["account_ids"])
 
 
 _live_cache: list[float | bool] = [0.0, False]

@@ -290,3 +290,105 @@ def segment_delete(*, segment: Segment, by: Actor) -> None:
         before=record_snapshot(segment),
     )
     segment.delete()
+
+
+def _live_order() -> list[Segment]:
+    """Live dynamic segments, each after the segments it uses (their members first)."""
+    live = {s.pk: s for s in Segment.objects.filter(status="live", kind="dynamic")}
+    ordered: list[Segment] = []
+    placed: set[int] = set()
+
+    def place(pk: int, trail: frozenset[int]) -> None:
+        if pk in placed or pk not in live or pk in trail:
+            return
+        for ref in sorted(references_of(live[pk].query)):
+            place(ref, trail | {pk})
+        placed.add(pk)
+        ordered.append(live[pk])
+
+    for pk in sorted(live):
+        place(pk, frozenset())
+    return ordered
+
+
+@transaction.atomic
+def contacts_reevaluate(
+    *,
+    contact_ids: Iterable[int] = (),
+    lead_ids: Iterable[int] = (),
+    account_ids: Iterable[int] = (),
+) -> int:
+    """Near real time: re-evaluate only the contacts these changes touch (the contacts, the
+    leads' parent contacts, the accounts' contacts) against every live dynamic segment: per
+    segment, one query for which of them match, one for which are members, and the joins and
+    leaves written in bulk. Returns how many memberships changed."""
+    from leadcycle.crm.models import Contact, Lead
+
+    ids = {int(i) for i in contact_ids}
+    leads = list(lead_ids)
+    if leads:
+        ids |= set(
+            Lead.objects.filter(pk__in=leads, parent_contact__isnull=False).values_list(
+                "parent_contact_id", flat=True
+            )
+        )
+    accounts = list(account_ids)
+    if accounts:
+        ids |= set(Contact.objects.filter(account_id__in=accounts).values_list("id", flat=True))
+    segments = _live_order() if ids else []
+    if not segments:
+        return 0
+    now = timezone.now()
+    changed = 0
+    chunk = sorted(ids)
+    for segment in segments:
+        condition, params = compiler.compile_sql(query_parse(segment.query), now=now)
+        marks = ", ".join(["%s"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.id FROM crm_contact c WHERE c.id IN ({marks}) AND ({condition})",  # noqa: S608 - compiled, values as parameters
+                [*chunk, *params],
+            )
+            wanted = {row[0] for row in cursor.fetchall()}
+        present = set(
+            SegmentMember.objects.filter(segment=segment, contact_id__in=chunk).values_list(
+                "contact_id", flat=True
+            )
+        )
+        joined, left = sorted(wanted - present), sorted(present - wanted)
+        if not joined and not left:
+            continue
+        SegmentMember.objects.bulk_create(
+            [SegmentMember(segment=segment, contact_id=pk, added_at=now) for pk in joined]
+        )
+        SegmentMember.objects.filter(segment=segment, contact_id__in=left).delete()
+        MembershipChange.objects.bulk_create(
+            [
+                MembershipChange(segment=segment, contact_id=pk, change="joined", at=now)
+                for pk in joined
+            ]
+            + [
+                MembershipChange(segment=segment, contact_id=pk, change="left", at=now)
+                for pk in left
+            ]
+        )
+        Segment.objects.filter(pk=segment.pk).update(
+            member_count=segment.member_count + len(joined) - len(left)
+        )
+        changed += len(joined) + len(left)
+    return changed
+
+
+def live_segments_exist() -> bool:
+    return Segment.objects.filter(status="live", kind="dynamic").exists()
+
+
+def on_records_committed(
+    *, contact_ids: list[int], lead_ids: list[int], account_ids: list[int], **_: object
+) -> None:
+    """Receiver of ``leadcycle.changes.records_committed``: queue the re-evaluation."""
+    if not live_segments_exist():
+        return
+    from leadcycle.segments.tasks import reevaluate
+
+    reevaluate.enqueue(contact_ids, lead_ids, account_ids)

@@ -147,3 +147,42 @@ def test_bad_queries_are_a_422_naming_the_node(api_client):
         seller.post("/api/v1/segments", {"name": "X"}, content_type="application/json").status_code
         == 403
     )
+
+
+def test_a_changed_contact_lead_or_interaction_updates_live_segments_at_once(
+    django_capture_on_commit_callbacks,
+):
+    from leadcycle.crm.services import contact_update, lead_update
+    from leadcycle.interactions.services import interaction_record
+
+    ada = ContactFactory(role="other")
+    lead = LeadFactory(parent_contact=ada, topic="Pricing")
+    contoso = services.segment_create(by=None, data={"name": "Contoso", "query": CONTOSO})
+    clickers = services.segment_create(
+        by=None,
+        data={
+            "name": "Clickers",
+            "query": {"all": [{"interaction": {"all": []}, "kind": "email_clicked"}]},
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.segment_go_live(segment=contoso, by=None)
+        services.segment_go_live(segment=clickers, by=None)
+    assert members(contoso) == set() and members(clickers) == set()
+    # When she becomes a decision maker and her lead is about the conference, she joins
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_update(contact=ada, by=None, data={"role": "decision_maker"})
+    assert members(contoso) == set()
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_update(lead=lead, by=None, data={"topic": "Contoso Ltd Conference"})
+    assert members(contoso) == {ada.pk}
+    # A click puts her in the behavioural segment
+    with django_capture_on_commit_callbacks(execute=True):
+        interaction_record(contact_id=ada.pk, kind="email_clicked")
+    assert members(clickers) == {ada.pk}
+    assert Segment.objects.get(pk=clickers.pk).member_count == 1
+    # And a change back takes her out, recorded
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_update(contact=ada, by=None, data={"role": "other"})
+    assert members(contoso) == set()
+    assert MembershipChange.objects.filter(segment=contoso, change="left").count() == 1
