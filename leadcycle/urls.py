@@ -13,6 +13,7 @@ urlpatterns = [
     path("interactions/", include("leadcycle.interactions.urls")),
     path("scoring/", include("leadcycle.scoring.urls")),
     path("imports/", include("leadcycle.imports.urls")),
+    path("segments/", include("leadcycle.segments.urls")),
     path("api/v1/", api.urls),
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),

@@ -1,0 +1,47 @@
+"""The segment pages: list, editor with its live count, the members page, CSV export."""
+
+import json
+
+import pytest
+
+from leadcycle.segments.models import Segment
+from leadcycle.segments.tests.test_segments import CONTOSO
+from leadcycle.testing.factories import ContactFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_marketer_writes_a_segment_sees_its_count_takes_it_live_and_exports_it(ui_client):
+    ada = ContactFactory(role="decision_maker", email="ada@example.com", first_name="Ada")
+    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")
+    ContactFactory(role="other")
+    marketer = ui_client("marketer")
+    assert "New segment" in marketer.get("/segments/").content.decode()
+    count = marketer.post(
+        "/segments/count/", {"query": json.dumps(CONTOSO)}, headers={"HX-Request": "true"}
+    )
+    assert "1 contact now" in count.content.decode()
+    bad = marketer.post(
+        "/segments/count/",
+        {"query": '{"all": [{"field": "salary"}]}'},
+        headers={"HX-Request": "true"},
+    )
+    assert "query.all.0.field" in bad.content.decode()
+    saved = marketer.post(
+        "/segments/new/", {"name": "Contoso DMs", "kind": "dynamic", "query": json.dumps(CONTOSO)}
+    )
+    segment = Segment.objects.get()
+    assert saved.status_code == 302 and saved["Location"] == f"/segments/{segment.pk}/"
+    marketer.post(f"/segments/{segment.pk}/go-live/")
+    page = marketer.get(f"/segments/{segment.pk}/").content.decode()
+    assert "ada@example.com" in page and "joined" in page
+    export = b"".join(marketer.get(f"/segments/{segment.pk}/members.csv").streaming_content)
+    lines = export.decode("utf-8-sig").splitlines()
+    assert lines[0] == "contact_id,email,first_name,last_name,member_since"
+    assert lines[1].startswith(f"{ada.pk},ada@example.com,Ada,") and len(lines) == 2
+
+
+def test_other_roles_read_segments_but_do_not_change_them(ui_client):
+    seller = ui_client("seller")
+    assert seller.get("/segments/").status_code == 200
+    assert seller.post("/segments/new/", {"name": "X"}).status_code == 403
