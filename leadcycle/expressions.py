@@ -184,10 +184,17 @@ def compile_sql(expression: Expression, alias: str) -> tuple[str, list[Any]]:
         return f"{lowered} {_SQL_COMPARISON[op]} %s", [value.lower()]
     if op == "is_empty":
         return f"{column} IS NULL", []
+    # An empty (NULL) value matches no comparison: false, not SQL's unknown, so that a NOT
+    # around it (a segment's "none" group) turns it into true, as in Python.
+    sql, params = _non_text_sql(spec.kind, column, op, value)
+    return f"({column} IS NOT NULL AND {sql})", params
+
+
+def _non_text_sql(kind: str, column: str, op: str, value: Any) -> tuple[str, list[Any]]:
     if op == "in":
         marks = ", ".join(["%s"] * len(value))
         return f"{column} IN ({marks})", list(value)
-    if spec.kind == "date":
+    if kind == "date":
         # Dates compare with the day the timestamp falls on (UTC).
         day = value
         if op in ("eq", "ne"):

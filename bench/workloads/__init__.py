@@ -7,6 +7,7 @@ from bench.workloads import (
     intake_http,
     score_full,
     score_incremental,
+    segments,
 )
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "intake_http",
     "score_full",
     "score_incremental",
+    "segments",
 ]

@@ -148,14 +148,14 @@ _WANTED = "segment_refresh_wanted"
 
 
 @transaction.atomic
-def segment_refresh(*, segment: Segment) -> tuple[int, int]:
+def segment_refresh(*, segment: Segment, now: Any = None) -> tuple[int, int]:
     """Recompute a dynamic segment's members: (joined, left). The query runs once, into a
     scratch table; joiners are inserted and leavers deleted in one statement each, with a
     history row for every one of them."""
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     if segment.kind != Segment.Kind.DYNAMIC:
         raise DomainError("segment_static", "A static segment changes by hand, not by query.")
-    now = timezone.now()
+    now = now or timezone.now()  # "in the last N days" counts back from here
     condition, params = compiler.compile_sql(query_parse(segment.query), now=now)
     sid = segment.pk
     with connection.cursor() as cursor:
