@@ -242,9 +242,27 @@ def _node_sql(
             params.insert(1, now - datetime.timedelta(days=node.within_days))
         body = " AND ".join(tests)
         if not (node.count_op == "at_least" and node.count <= 1):
+            # The contacts with the count, found once by grouping the matching interactions
+            # (a count per contact, correlated, costs a probe per contact in the table).
+            grouped = " AND ".join(t for t in tests if t != link)
             compare = ">=" if node.count_op == "at_least" else "="
-            sql = f"(SELECT COUNT(*) FROM {table} {inner} WHERE {body}) {compare} %s"  # noqa: S608 - fixed names
-            return (f"NOT ({sql})" if not node.has else sql), [*params, node.count]
+            if node.count_op == "exactly" and node.count == 0:
+                wanted, having, values = False, "", params
+            else:
+                wanted, having, values = (
+                    True,
+                    f" HAVING COUNT(*) {compare} %s",
+                    [
+                        *params,
+                        node.count,
+                    ],
+                )
+            sql = (
+                f"c.id IN (SELECT {inner}.contact_id FROM {table} {inner}"  # noqa: S608 - fixed names
+                f" WHERE {inner}.contact_id IS NOT NULL AND {grouped}"
+                f" GROUP BY {inner}.contact_id{having})"
+            )
+            return (sql if wanted == node.has else f"NOT ({sql})"), values
         if node.count == 0:
             return ("1 = 1" if node.has else "1 = 0"), []
         exists = f"EXISTS (SELECT 1 FROM {table} {inner} WHERE {body})"  # noqa: S608 - fixed names
