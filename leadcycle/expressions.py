@@ -251,3 +251,48 @@ def _compare(op: str, left: Any, right: Any) -> bool:
             "ge": left >= right,
         }[op]
     )
+
+
+# Forms ---------------------------------------------------------------------------------------
+
+
+def form_text(value: object) -> str:
+    """An expression's value as an input shows it: lists comma-separated, yes/no as words."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(form_text(v) for v in value)
+    return str(value)
+
+
+def from_form(entity: str, field: str, op: str, text: str) -> dict[str, Any]:
+    """An expression from form inputs, its value typed by the field (``"500"`` for a number
+    field becomes 500, ``"a, b"`` for *in* a list); text that does not convert is kept for
+    ``parse`` to refuse with its own message."""
+    spec = FIELDS.get(entity, {}).get(field)
+    expression: dict[str, Any] = {"field": field, "op": op}
+    if op == "is_empty":
+        return expression
+    kind = spec.kind if spec else "text"
+    if op == "in":
+        expression["value"] = [
+            _typed(kind, part.strip()) for part in text.split(",") if part.strip()
+        ]
+    else:
+        expression["value"] = _typed(kind, text if kind == "text" else text.strip())
+    return expression
+
+
+def _typed(kind: str, text: str) -> Any:
+    if kind == "number":
+        for convert in (int, float):
+            try:
+                return convert(text)
+            except ValueError:
+                continue
+        return text
+    if kind == "boolean":
+        return {"true": True, "yes": True, "false": False, "no": False}.get(text.lower(), text)
+    return text

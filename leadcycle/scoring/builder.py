@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadcycle import expressions
 from leadcycle.expressions import FIELDS, OPERATORS
 from leadcycle.scoring.compiler import ENTITIES, FREQUENCIES
 
@@ -81,18 +82,18 @@ class Builder:
         rows = [
             RuleRow(
                 name=str(rule.get("name") or ""),
-                points=_text(rule.get("points")),
+                points=expressions.form_text(rule.get("points")),
                 conditions=[
                     ConditionRow(
                         entity=str(c.get("entity") or ""),
                         kind=str(c.get("kind") or ""),
                         frequency=str(c.get("frequency") or "at_least"),
-                        within_days=_text(c.get("within_days")),
+                        within_days=expressions.form_text(c.get("within_days")),
                         where=[
                             ExpressionRow(
                                 field=str(e.get("field") or ""),
                                 op=str(e.get("op") or "eq"),
-                                value=_text(e.get("value")),
+                                value=expressions.form_text(e.get("value")),
                             )
                             for e in c.get("where") or []
                             if isinstance(e, Mapping)
@@ -106,7 +107,11 @@ class Builder:
             if isinstance(rule, Mapping)
         ]
         grade_rows = [
-            GradeRow(str(g.get("name") or ""), _text(g.get("min")), _text(g.get("max")))
+            GradeRow(
+                str(g.get("name") or ""),
+                expressions.form_text(g.get("min")),
+                expressions.form_text(g.get("max")),
+            )
             for g in grades
             if isinstance(g, Mapping)
         ]
@@ -360,16 +365,6 @@ def _get(data: Mapping[str, Any], key: str) -> str:
     return str(data.get(key) or "")[:1000]
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
-    return str(value)
-
-
 def _integer(text: str) -> Any:
     """A whole number when the text is one; otherwise the text (or None when empty), for the
     compiler to refuse with its own message."""
@@ -383,28 +378,4 @@ def _integer(text: str) -> Any:
 
 
 def _expression_json(entity: str, row: ExpressionRow) -> dict[str, Any]:
-    spec = FIELDS.get(entity, {}).get(row.field)
-    expression: dict[str, Any] = {"field": row.field, "op": row.op}
-    if row.op == "is_empty":
-        return expression
-    kind = spec.kind if spec else "text"
-    if row.op == "in":
-        expression["value"] = [
-            _typed(kind, part.strip()) for part in row.value.split(",") if part.strip()
-        ]
-    else:
-        expression["value"] = _typed(kind, row.value if kind == "text" else row.value.strip())
-    return expression
-
-
-def _typed(kind: str, text: str) -> Any:
-    if kind == "number":
-        for convert in (int, float):
-            try:
-                return convert(text)
-            except ValueError:
-                continue
-        return text
-    if kind == "boolean":
-        return {"true": True, "yes": True, "false": False, "no": False}.get(text.lower(), text)
-    return text
+    return expressions.from_form(entity, row.field, row.op, row.value)

@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from leadcycle.errors import DomainError
+from leadcycle.interactions.selectors import kinds_known
 from leadcycle.segments import selectors, services
+from leadcycle.segments.builder import ROW_TYPES, Tree, slot
 from leadcycle.segments.models import Segment, SegmentMember
 from leadcycle.segments.schemas import CONTOSO_EXAMPLE
 from leadcycle.users.permissions import can, require
@@ -41,13 +43,42 @@ def _form_data(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
         "kind": request.POST.get("kind", "dynamic"),
     }
     errors: dict[str, str] = {}
-    text = request.POST.get("query", "").strip()
     if data["kind"] == "dynamic":
         try:
-            data["query"] = json.loads(text) if text else None
+            data["query"] = _query_from(request)
         except ValueError as exc:
             errors["query"] = f"Not valid JSON: {exc}"
     return data, errors
+
+
+def _query_from(request: HttpRequest) -> Any:
+    """The query as posted: from the tree builder's inputs, or the JSON text area."""
+    if request.POST.get("mode") == "builder":
+        return Tree.from_post(request.POST).to_json()
+    text = request.POST.get("query", "").strip()
+    return json.loads(text) if text else None
+
+
+def _tree_context(tree: Tree, errors: dict[str, str]) -> dict[str, Any]:
+    problems = {slot(path): message for path, message in errors.items()}
+    rows, slots = tree.layout(problems)
+    return {
+        "tree": tree,
+        "rows": rows,
+        "slot_messages": [(name, problems.get(name, "")) for name in slots],
+        "row_types": ROW_TYPES.items(),
+        "groups": [("all", "all of"), ("any", "any of"), ("none", "none of")],
+        "kinds": sorted(kinds_known().items(), key=lambda item: item[1].lower()),
+        "segments": Segment.objects.values_list("id", "name"),
+        "query_json": json.dumps(tree.to_json(), indent=2),
+    }
+
+
+def _count_errors(query: Any) -> tuple[int | None, dict[str, str]]:
+    try:
+        return services.preview_count(query=query), {}
+    except ValidationError as exc:
+        return None, _errors(exc)
 
 
 @require_http_methods(["GET", "POST"])
@@ -55,17 +86,25 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     record = get_object_or_404(Segment, pk=pk) if pk else None
     require(request.user, "change" if record else "add", Segment)
     errors: dict[str, str] = {}
+    query = record.query if record else CONTOSO_EXAMPLE
     values: dict[str, Any] = {
         "name": record.name if record else "",
         "description": record.description if record else "",
         "kind": record.kind if record else "dynamic",
-        "query": json.dumps(record.query if record else CONTOSO_EXAMPLE, indent=2),
+        "query": json.dumps(query, indent=2),
     }
+    tree = Tree.from_json(query) if request.GET.get("mode") != "json" else None
     if request.method == "POST":
-        data, errors = _form_data(request)
         values.update(
             {k: request.POST.get(k, "") for k in ("name", "description", "kind", "query")}
         )
+        tree = Tree.from_post(request.POST) if request.POST.get("mode") == "builder" else None
+        if tree is not None and request.POST.get("edit"):
+            # A builder button without JavaScript: the page again, changed, not saved.
+            tree.edit(str(request.POST["edit"]))
+            page = {"record": record, "values": values, "errors": {}, "builder": True}
+            return render(request, "segments/edit.html", {**page, **_tree_context(tree, {})})
+        data, errors = _form_data(request)
         if not errors:
             try:
                 if record is None:
@@ -77,23 +116,39 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             else:
                 messages.success(request, f"Segment “{record}” saved.")
                 return redirect(reverse("segments:detail", args=[record.pk]))
-    context = {"record": record, "values": values, "errors": errors}
+    context: dict[str, Any] = {"record": record, "values": values, "errors": errors}
+    if tree is not None:
+        context.update(builder=True, **_tree_context(tree, errors))
     return render(request, "segments/edit.html", context, status=422 if errors else 200)
 
 
 @require_POST
+def segment_tree(request: HttpRequest) -> HttpResponse:
+    """htmx: the tree builder again after a button or a choice that changes its inputs."""
+    require(request.user, "add", Segment)
+    tree = Tree.from_post(request.POST)
+    if request.POST.get("edit"):
+        tree.edit(str(request.POST["edit"]))
+    count, errors = _count_errors(tree.to_json())
+    context = {**_tree_context(tree, errors), "count": count, "errors": errors, "oob": True}
+    return render(request, "segments/_tree.html", context)
+
+
+@require_POST
 def segment_count(request: HttpRequest) -> HttpResponse:
-    """htmx, while editing: how many contacts the query finds now, or what is wrong with it."""
+    """htmx, while editing: how many contacts the query finds now, or what is wrong with it
+    (in the builder, next to the inputs at fault too)."""
     require(request.user, "view", Segment)
     context: dict[str, Any] = {}
     try:
-        context["count"] = services.preview_count(
-            query=json.loads(request.POST.get("query") or "{}")
-        )
+        query = _query_from(request)
     except ValueError as exc:
         context["errors"] = {"query": f"Not valid JSON: {exc}"}
-    except ValidationError as exc:
-        context["errors"] = _errors(exc)
+    else:
+        context["count"], context["errors"] = _count_errors(query)
+        if request.POST.get("mode") == "builder":
+            tree = Tree.from_post(request.POST)
+            context.update(_tree_context(tree, context["errors"]), oob_slots=True)
     return render(request, "segments/_count.html", context)
 
 

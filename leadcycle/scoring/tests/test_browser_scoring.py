@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def settled(page: Page) -> None:
     """htmx wires up swapped-in inputs when they settle (a few milliseconds after the swap); a
     person cannot act faster than that, Playwright can."""
-    expect(page.locator(".htmx-added")).to_have_count(0)
+    expect(page.locator(".htmx-request")).to_have_count(0)
+    expect(page.locator(".htmx-added, .htmx-settling")).to_have_count(0)
 
 
 def test_a_model_built_in_the_editor_makes_a_lead_sales_ready(

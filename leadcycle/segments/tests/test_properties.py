@@ -5,9 +5,10 @@ import datetime
 import decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from leadcycle.crm.models import Account, Contact, Interaction, Lead, Opportunity
@@ -149,7 +150,13 @@ def dataset(draw):
 def test_compiled_sql_and_python_find_the_same_contacts(tree, data):
     accounts_data, contacts_data = data
     now = timezone.now()
-    group = compiler.Parser({k: k for k in KINDS}, lambda pk: False).parse(tree)
+    try:
+        group = compiler.Parser({k: k for k in KINDS}, lambda pk: False).parse(tree)
+    except ValidationError as exc:  # a tree deeper than queries may be: not this test's case
+        codes = {e.code for errors in exc.error_dict.values() for e in errors}
+        if not codes <= {"too_deep", "too_large"}:
+            raise
+        assume(False)
     with transaction.atomic():
         accounts = []
         for a in accounts_data:

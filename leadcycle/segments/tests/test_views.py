@@ -45,3 +45,52 @@ def test_other_roles_read_segments_but_do_not_change_them(ui_client):
     seller = ui_client("seller")
     assert seller.get("/segments/").status_code == 200
     assert seller.post("/segments/new/", {"name": "X"}).status_code == 403
+
+
+BUILDER = {
+    "name": "Contoso DMs",
+    "kind": "dynamic",
+    "mode": "builder",
+    "op": "all",
+    "row-0-type": "contact",
+    "row-0-field": "role",
+    "row-0-op": "eq",
+    "row-0-value": "decision_maker",
+    "row-1-type": "lead",
+    "row-1-has": "yes",
+    "row-1-inner": "all",
+    "row-1-where-0-field": "topic",
+    "row-1-where-0-op": "eq",
+    "row-1-where-0-value": "Contoso Ltd Conference",
+}
+
+
+def test_the_tree_builder_saves_the_query_it_shows(ui_client):
+    marketer = ui_client("marketer")
+    editor = marketer.get("/segments/new/").content.decode()
+    # The example opens in the builder, not as JSON
+    assert 'name="row-1-where-0-value" value="Contoso Ltd Conference"' in editor
+    saved = marketer.post("/segments/new/", BUILDER)
+    assert saved.status_code == 302
+    assert Segment.objects.get().query == CONTOSO
+
+
+def test_the_builder_adds_rows_and_points_at_the_input_at_fault(ui_client):
+    marketer = ui_client("marketer")
+    hx = {"HX-Request": "true"}
+    added = marketer.post("/segments/tree/", {**BUILDER, "edit": "add-interaction"}, headers=hx)
+    html = added.content.decode()
+    assert 'name="row-2-kind"' in html and 'name="row-2-count"' in html
+    bad = marketer.post(
+        "/segments/count/",
+        {
+            **BUILDER,
+            "row-2-type": "interaction",
+            "row-2-kind": "email_clicked",
+            "row-2-count": "many",
+        },
+        headers=hx,
+    ).content.decode()
+    assert 'id="err-row-2-count"' in bad and "A whole number" in bad
+    gone = marketer.post("/segments/tree/", {**BUILDER, "edit": "remove-row-0"}, headers=hx)
+    assert 'name="row-0-type" value="lead"' in gone.content.decode()
