@@ -317,6 +317,7 @@ def contacts_reevaluate(
     contact_ids: Iterable[int] = (),
     lead_ids: Iterable[int] = (),
     account_ids: Iterable[int] = (),
+    now: Any = None,
 ) -> int:
     """Near real time: re-evaluate only the contacts these changes touch (the contacts, the
     leads' parent contacts, the accounts' contacts) against every live dynamic segment: per
@@ -338,7 +339,7 @@ def contacts_reevaluate(
     segments = _live_order() if ids else []
     if not segments:
         return 0
-    now = timezone.now()
+    now = now or timezone.now()
     changed = 0
     chunk = sorted(ids)
     for segment in segments:
