@@ -77,6 +77,13 @@ OPERATORS: dict[str, str] = {
     "in": "in",
     "is_empty": "is empty",
 }
+# Which operators apply to a field of each type (what the builders offer).
+OPERATORS_BY_KIND: dict[str, list[str]] = {
+    "text": list(OPERATORS),
+    "number": [op for op in OPERATORS if op not in ("contains", "starts_with")],
+    "date": [op for op in OPERATORS if op not in ("contains", "starts_with")],
+    "boolean": ["eq", "ne", "is_empty"],
+}
 _ORDERED = {"lt", "le", "gt", "ge"}
 _TEXT_ONLY = {"contains", "starts_with"}
 _SQL_COMPARISON = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}

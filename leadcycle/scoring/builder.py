@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadcycle import expressions
-from leadcycle.expressions import FIELDS, OPERATORS
+from leadcycle.expressions import FIELDS, OPERATORS, OPERATORS_BY_KIND
+from leadcycle.formdata import indices, posted, whole_number
 from leadcycle.scoring.compiler import ENTITIES, FREQUENCIES
 
 # Enough for any real model, and a bound on what one request can make us build.
@@ -28,12 +29,6 @@ FREQUENCY_LABELS = {
     "at_least": "at least one",
     "each": "each occurrence counts",
     "none": "none",
-}
-OPERATORS_BY_KIND = {
-    "text": list(OPERATORS),
-    "number": [op for op in OPERATORS if op not in ("contains", "starts_with")],
-    "date": [op for op in OPERATORS if op not in ("contains", "starts_with")],
-    "boolean": ["eq", "ne", "is_empty"],
 }
 
 
@@ -121,7 +116,7 @@ class Builder:
         return [
             {
                 "name": rule.name.strip(),
-                "points": _integer(rule.points),
+                "points": whole_number(rule.points),
                 "conditions": [self._condition_json(c) for c in rule.conditions],
             }
             for rule in self.rules
@@ -136,12 +131,12 @@ class Builder:
             condition["kind"] = row.kind
             condition["frequency"] = row.frequency or "at_least"
             if row.within_days.strip():
-                condition["within_days"] = _integer(row.within_days)
+                condition["within_days"] = whole_number(row.within_days)
         return condition
 
     def grades_json(self) -> list[dict[str, Any]]:
         return [
-            {"name": g.name.strip(), "min": _integer(g.min), "max": _integer(g.max)}
+            {"name": g.name.strip(), "min": whole_number(g.min), "max": whole_number(g.max)}
             for g in self.grades
         ]
 
@@ -151,32 +146,34 @@ class Builder:
     def from_post(cls, data: Mapping[str, Any]) -> "Builder":
         target = str(data.get("target") or "contact")
         builder = cls(target if target in ENTITIES else "contact", [], [])
-        for r in _indices(data, r"rule-(\d+)-name", MAX_RULES):
-            rule = RuleRow(name=_get(data, f"rule-{r}-name"), points=_get(data, f"rule-{r}-points"))
-            for c in _indices(data, rf"rule-{r}-cond-(\d+)-entity", MAX_CONDITIONS):
+        for r in indices(data, r"rule-(\d+)-name", MAX_RULES):
+            rule = RuleRow(
+                name=posted(data, f"rule-{r}-name"), points=posted(data, f"rule-{r}-points")
+            )
+            for c in indices(data, rf"rule-{r}-cond-(\d+)-entity", MAX_CONDITIONS):
                 prefix = f"rule-{r}-cond-{c}"
                 condition = ConditionRow(
-                    entity=_get(data, f"{prefix}-entity"),
-                    kind=_get(data, f"{prefix}-kind"),
-                    frequency=_get(data, f"{prefix}-frequency") or "at_least",
-                    within_days=_get(data, f"{prefix}-within_days"),
+                    entity=posted(data, f"{prefix}-entity"),
+                    kind=posted(data, f"{prefix}-kind"),
+                    frequency=posted(data, f"{prefix}-frequency") or "at_least",
+                    within_days=posted(data, f"{prefix}-within_days"),
                 )
-                for w in _indices(data, rf"{prefix}-where-(\d+)-field", MAX_EXPRESSIONS):
+                for w in indices(data, rf"{prefix}-where-(\d+)-field", MAX_EXPRESSIONS):
                     condition.where.append(
                         ExpressionRow(
-                            field=_get(data, f"{prefix}-where-{w}-field"),
-                            op=_get(data, f"{prefix}-where-{w}-op") or "eq",
-                            value=_get(data, f"{prefix}-where-{w}-value"),
+                            field=posted(data, f"{prefix}-where-{w}-field"),
+                            op=posted(data, f"{prefix}-where-{w}-op") or "eq",
+                            value=posted(data, f"{prefix}-where-{w}-value"),
                         )
                     )
                 rule.conditions.append(condition)
             builder.rules.append(rule)
-        for g in _indices(data, r"grade-(\d+)-name", MAX_GRADES):
+        for g in indices(data, r"grade-(\d+)-name", MAX_GRADES):
             builder.grades.append(
                 GradeRow(
-                    _get(data, f"grade-{g}-name"),
-                    _get(data, f"grade-{g}-min"),
-                    _get(data, f"grade-{g}-max"),
+                    posted(data, f"grade-{g}-name"),
+                    posted(data, f"grade-{g}-min"),
+                    posted(data, f"grade-{g}-max"),
                 )
             )
         builder.tidy()
@@ -353,28 +350,6 @@ def describe(path: str) -> str:
         words.append({"op": "operator", "within_days": "within days"}.get(part, part))
         i += 1
     return ", ".join(words)
-
-
-def _indices(data: Mapping[str, Any], pattern: str, limit: int) -> list[int]:
-    matcher = re.compile(pattern)
-    found = sorted({int(m.group(1)) for key in data if (m := matcher.fullmatch(str(key)))})
-    return found[:limit]
-
-
-def _get(data: Mapping[str, Any], key: str) -> str:
-    return str(data.get(key) or "")[:1000]
-
-
-def _integer(text: str) -> Any:
-    """A whole number when the text is one; otherwise the text (or None when empty), for the
-    compiler to refuse with its own message."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _expression_json(entity: str, row: ExpressionRow) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadcycle import expressions
-from leadcycle.expressions import FIELDS, OPERATORS
+from leadcycle.expressions import FIELDS, OPERATORS, OPERATORS_BY_KIND
+from leadcycle.formdata import indices, posted, whole_number
 from leadcycle.segments.compiler import BLOCKS, GROUPS
 
 ROW_TYPES = {
@@ -27,12 +28,6 @@ ROW_TYPES = {
 }
 MAX_ROWS = 50
 MAX_WHERE = 20
-OPERATORS_BY_KIND = {
-    "text": list(OPERATORS),
-    "number": [op for op in OPERATORS if op not in ("contains", "starts_with")],
-    "date": [op for op in OPERATORS if op not in ("contains", "starts_with")],
-    "boolean": ["eq", "ne", "is_empty"],
-}
 
 
 @dataclass
@@ -89,28 +84,28 @@ class Tree:
     def from_post(cls, data: Mapping[str, Any]) -> "Tree":
         op = str(data.get("op") or "all")
         tree = cls(op if op in GROUPS else "all", [])
-        for n in _indices(data, r"row-(\d+)-type", MAX_ROWS):
+        for n in indices(data, r"row-(\d+)-type", MAX_ROWS):
             p = f"row-{n}"
-            kind = _get(data, f"{p}-type") or "contact"
+            kind = posted(data, f"{p}-type") or "contact"
             row = Row(
                 type=kind if kind in ROW_TYPES else "contact",
-                field=_get(data, f"{p}-field"),
-                op=_get(data, f"{p}-op") or "eq",
-                value=_get(data, f"{p}-value"),
-                has=_get(data, f"{p}-has") != "no",
-                inner=_get(data, f"{p}-inner") or "all",
-                kind=_get(data, f"{p}-kind"),
-                count_op=_get(data, f"{p}-count_op") or "at_least",
-                count=_get(data, f"{p}-count") or "1",
-                within_days=_get(data, f"{p}-within_days"),
-                segment=_get(data, f"{p}-segment"),
+                field=posted(data, f"{p}-field"),
+                op=posted(data, f"{p}-op") or "eq",
+                value=posted(data, f"{p}-value"),
+                has=posted(data, f"{p}-has") != "no",
+                inner=posted(data, f"{p}-inner") or "all",
+                kind=posted(data, f"{p}-kind"),
+                count_op=posted(data, f"{p}-count_op") or "at_least",
+                count=posted(data, f"{p}-count") or "1",
+                within_days=posted(data, f"{p}-within_days"),
+                segment=posted(data, f"{p}-segment"),
             )
-            for w in _indices(data, rf"{p}-where-(\d+)-field", MAX_WHERE):
+            for w in indices(data, rf"{p}-where-(\d+)-field", MAX_WHERE):
                 row.where.append(
                     Where(
-                        _get(data, f"{p}-where-{w}-field"),
-                        _get(data, f"{p}-where-{w}-op") or "eq",
-                        _get(data, f"{p}-where-{w}-value"),
+                        posted(data, f"{p}-where-{w}-field"),
+                        posted(data, f"{p}-where-{w}-op") or "eq",
+                        posted(data, f"{p}-where-{w}-value"),
                     )
                 )
             tree.rows.append(row)
@@ -259,7 +254,7 @@ def _row_json(row: Row) -> dict[str, Any]:
     if row.type == "contact":
         return expressions.from_form("contact", row.field, row.op, row.value)
     if row.type == "segment":
-        return {"segment": _integer(row.segment)}
+        return {"segment": whole_number(row.segment)}
     block: dict[str, Any] = {
         row.type: {row.inner: [expressions.from_form(row.type, w.field, w.op, w.value)
                                for w in row.where]},
@@ -268,9 +263,9 @@ def _row_json(row: Row) -> dict[str, Any]:
         block["has"] = False
     if row.type == "interaction":
         block["kind"] = row.kind
-        block["count"] = {row.count_op: _integer(row.count)}
+        block["count"] = {row.count_op: whole_number(row.count)}
         if row.within_days.strip():
-            block["within_days"] = _integer(row.within_days)
+            block["within_days"] = whole_number(row.within_days)
     return block
 
 
@@ -290,22 +285,3 @@ def _fix(fields: Mapping[str, Any], name: str, op: str) -> tuple[str, str]:
         name = next(iter(fields))
     kind = fields[name].kind if name in fields else "text"
     return name, op if op in OPERATORS_BY_KIND[kind] else "eq"
-
-
-def _integer(text: str) -> Any:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _indices(data: Mapping[str, Any], pattern: str, limit: int) -> list[int]:
-    matcher = re.compile(pattern)
-    return sorted({int(m.group(1)) for key in data if (m := matcher.fullmatch(str(key)))})[:limit]
-
-
-def _get(data: Mapping[str, Any], key: str) -> str:
-    return str(data.get(key) or "")[:1000]
