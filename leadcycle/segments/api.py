@@ -8,7 +8,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Status
+from ninja import File, Router, Status
+from ninja.files import UploadedFile
 
 from leadcycle.segments import schemas, selectors, services
 from leadcycle.segments.models import Segment
@@ -121,6 +122,22 @@ def segment_members_remove(
         segment=_segment(segment_id), by=request.user, contact_ids=payload.contact_ids
     )
     return {"changed": changed, "member_count": _segment(segment_id).member_count}
+
+
+@router.post(
+    "/segments/{segment_id}/members/import",
+    response=schemas.ImportedOut,
+    operation_id="segment_members_import",
+)
+def segment_members_import(
+    request: HttpRequest, segment_id: int, file: File[UploadedFile]
+) -> dict[str, int]:
+    """Static segments: add the contacts a CSV or XLSX file names by email (multipart)."""
+    require(request.user, "change", Segment)
+    added, missing = services.segment_members_import(
+        segment=_segment(segment_id), by=request.user, upload=file, file_name=file.name or ""
+    )
+    return {"added": added, "not_found": missing, "member_count": _segment(segment_id).member_count}
 
 
 @router.delete("/segments/{segment_id}", response={204: None}, operation_id="segment_delete")

@@ -85,3 +85,9 @@ class MembersChangeIn(Schema):
 class ChangedOut(Schema):
     changed: int
     member_count: int
+
+
+class ImportedOut(Schema):
+    added: int
+    not_found: int = Field(description="Emails in the file that no contact has.")
+    member_count: int

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:pk>/", views.segment_detail, name="detail"),
     path("<int:pk>/edit/", views.segment_edit, name="edit"),
     path("<int:pk>/members.csv", views.segment_export, name="export"),
+    path("<int:pk>/import/", views.segment_import, name="import"),
     path("<int:pk>/<str:action>/", views.segment_action, name="action"),
 ]

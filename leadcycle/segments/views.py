@@ -168,6 +168,26 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def segment_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """A static segment: add the contacts a file names by email."""
+    require(request.user, "change", Segment)
+    record = get_object_or_404(Segment, pk=pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a CSV or XLSX file with an Email column.")
+        return redirect(reverse("segments:detail", args=[pk]))
+    try:
+        added, missing = services.segment_members_import(
+            segment=record, by=request.user, upload=upload, file_name=upload.name or ""
+        )
+    except (ValidationError, DomainError) as exc:
+        messages.error(request, "; ".join(_errors(exc).values()))
+    else:
+        messages.success(request, f"{added} added; {missing} emails match no contact.")
+    return redirect(reverse("segments:detail", args=[pk]))
+
+
+@require_POST
 def segment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     require(request.user, "change", Segment)
     record = get_object_or_404(Segment, pk=pk)

@@ -186,3 +186,30 @@ def test_a_changed_contact_lead_or_interaction_updates_live_segments_at_once(
         contact_update(contact=ada, by=None, data={"role": "other"})
     assert members(contoso) == set()
     assert MembershipChange.objects.filter(segment=contoso, change="left").count() == 1
+
+
+def test_a_static_segment_takes_the_contacts_a_file_names(api_client, ui_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    ada = ContactFactory(email="ada@example.com")
+    bob = ContactFactory(email="bob@example.com")
+    segment = services.segment_create(by=None, data={"name": "Fair list", "kind": "static"})
+    api = api_client("marketer")
+    upload = SimpleUploadedFile(
+        "fair.csv", b"Name;E-mail\nAda; ADA@Example.com \nZed;zed@example.com\n"
+    )
+    answer = api.post(f"/api/v1/segments/{segment.pk}/members/import", {"file": upload})
+    assert answer.json() == {"added": 1, "not_found": 1, "member_count": 1}
+    assert members(segment) == {ada.pk}
+    # The same through the page
+    page = ui_client("marketer").post(
+        f"/segments/{segment.pk}/import/",
+        {"file": SimpleUploadedFile("b.csv", b"Email\nbob@example.com\nada@example.com\n")},
+    )
+    assert page.status_code == 302 and members(segment) == {ada.pk, bob.pk}
+    no_email = api.post(
+        f"/api/v1/segments/{segment.pk}/members/import",
+        {"file": SimpleUploadedFile("x.csv", b"Name\nAda\n")},
+    )
+    assert no_email.status_code == 422
+    assert no_email.json()["error"]["fields"]["file"]["code"] == "no_email_column"
