@@ -138,8 +138,11 @@ def test_replayed_json_submission_with_idempotency_key_creates_nothing_new(clien
 
 
 @override_settings(LEADCYCLE_INTAKE_RATE_LIMIT=3)
-def test_rate_limit_answers_429_with_a_clear_message(make_form):
+def test_rate_limit_answers_429_with_a_clear_message(make_form, monkeypatch):
     make_form()
+    # The limit counts per wall-clock minute: pin the clock mid-minute so that the requests
+    # cannot straddle two windows (the test failed now and then at a minute's turn).
+    monkeypatch.setattr("leadcycle.intake.services.time.time", lambda: 1_800_000_030.0)
     client = Client(REMOTE_ADDR="203.0.113.9")
     codes = [
         post_json(client, "webinar", {"email": f"p{i}@example.com"}).status_code for i in range(5)
