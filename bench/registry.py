@@ -17,8 +17,10 @@ that module from ``bench/workloads/__init__.py``.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -127,3 +129,13 @@ def register(cls: W) -> W:
         raise ValueError(f"Two workloads are named {cls.name!r}.")
     REGISTRY[cls.name] = cls
     return cls
+
+
+@contextmanager
+def step(steps: dict[str, float], name: str) -> Iterator[None]:
+    """Time a block into ``steps[name]``: where a run or a baseline spends its time."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps[name] = round(time.perf_counter() - started, 4)

@@ -3,6 +3,7 @@
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 MAX_TEXT = 1000
@@ -30,3 +31,12 @@ def whole_number(text: str) -> Any:
         return int(text)
     except ValueError:
         return text
+
+
+@dataclass
+class ExpressionInputs:
+    """One expression as its three inputs show it: field, operator, value (text)."""
+
+    field: str = ""
+    op: str = "eq"
+    value: str = ""

@@ -27,9 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.dataset import CAMPAIGNS, FIRST_NAMES, FREE_MAIL, JOB_TITLES, LAST_NAMES
-from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register
+from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register, step
 from bench.workloads import contacts_with_leads_sql as sql
 from leadcycle.crm.models import Contact
 from leadcycle.crm.normalize import normalize_email
@@ -218,14 +216,14 @@ class _SqliteBaseline:
         steps: dict[str, float] = {}
         with transaction.atomic():
             raw = connection.connection
-            with _step(steps, "stage"):
+            with step(steps, "stage"):
                 raw.execute(sql.SQLITE_STAGE)
                 raw.executemany(sql.SQLITE_STAGE_INSERT, _staged(w.input.rows))
-            with _step(steps, "contacts"):
+            with step(steps, "contacts"):
                 contacts = raw.execute(self.contacts_sql, params).rowcount
-            with _step(steps, "leads"):
+            with step(steps, "leads"):
                 leads = raw.execute(sql.SQLITE_LEADS, params).rowcount
-            with _step(steps, "audit"):
+            with step(steps, "audit"):
                 raw.execute(sql.SQLITE_AUDIT_CONTACTS, params)
                 raw.execute(sql.SQLITE_AUDIT_LEADS, params)
             raw.execute(sql.SQLITE_DROP_STAGE)
@@ -249,16 +247,16 @@ class _PostgresBaseline:
         params = {"now": timezone.now(), "actor": w.actor.pk}
         steps: dict[str, float] = {}
         with transaction.atomic(), connection.connection.cursor() as cursor:
-            with _step(steps, "stage"):
+            with step(steps, "stage"):
                 cursor.execute(sql.PG_STAGE)
                 with cursor.copy(sql.PG_STAGE_COPY) as copy:
                     for row in _staged(w.input.rows):
                         copy.write_row(row)
                 cursor.execute(sql.PG_STAGE_ANALYZE)
-            with _step(steps, "contacts+audit"):
+            with step(steps, "contacts+audit"):
                 cursor.execute(self.contacts_sql, params)
                 contacts = cursor.rowcount
-            with _step(steps, "leads+audit"):
+            with step(steps, "leads+audit"):
                 cursor.execute(sql.PG_LEADS, params)
                 leads = cursor.rowcount
         w.reported = (contacts, leads)
@@ -266,16 +264,6 @@ class _PostgresBaseline:
             rows=len(w.input.rows),
             details={"contacts_created": contacts, "leads_created": leads, "steps_s": steps},
         )
-
-
-@contextmanager
-def _step(steps: dict[str, float], name: str) -> Iterator[None]:
-    """Time a block into ``steps[name]``: where a baseline spends its time."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        steps[name] = round(time.perf_counter() - started, 4)
 
 
 @register

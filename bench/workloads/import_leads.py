@@ -24,9 +24,7 @@ import hashlib
 import random
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from bench.dataset import CAMPAIGNS, FIRST_NAMES, LAST_NAMES
-from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register
+from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register, step
 from leadcycle.crm.normalize import normalize_email
 from leadcycle.imports.services import import_create, import_run, import_start
 
@@ -78,15 +76,6 @@ def _scalar(sql: str, params: list[Any] | None = None) -> Any:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return cursor.fetchone()[0]
-
-
-@contextmanager
-def _step(steps: dict[str, float], name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        steps[name] = round(time.perf_counter() - started, 4)
 
 
 @register
@@ -192,7 +181,7 @@ class ImportLeads(Workload):
 
     def run(self, ctx: Context) -> Outcome:
         steps: dict[str, float] = {}
-        with _step(steps, "read"), self.path.open("rb") as upload:
+        with step(steps, "read"), self.path.open("rb") as upload:
             job = import_create(
                 by=None,
                 entity="leads",
@@ -201,7 +190,7 @@ class ImportLeads(Workload):
                 options={"react": False},
             )
             import_start(job=job, by=None, enqueue=False)
-        with _step(steps, "import"):
+        with step(steps, "import"):
             job = import_run(job_id=job.pk)
         assert job.status == "done", job.problem
         return Outcome(
@@ -232,7 +221,7 @@ class ImportLeads(Workload):
         steps: dict[str, float] = {}
         with transaction.atomic():
             raw = connection.connection
-            with _step(steps, "stage"):
+            with step(steps, "stage"):
                 raw.execute(
                     "CREATE TEMP TABLE import_stage (seq INTEGER PRIMARY KEY, email TEXT,"
                     " first_name TEXT, last_name TEXT, company TEXT, website TEXT, topic TEXT,"
@@ -241,11 +230,11 @@ class ImportLeads(Workload):
                 raw.executemany(
                     "INSERT INTO import_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._rows()
                 )
-            with _step(steps, "accounts"):
+            with step(steps, "accounts"):
                 raw.execute(SQLITE_ACCOUNTS, {"now": now})
-            with _step(steps, "contacts"):
+            with step(steps, "contacts"):
                 raw.execute(SQLITE_CONTACTS, {"now": now})
-            with _step(steps, "leads"):
+            with step(steps, "leads"):
                 raw.execute(SQLITE_LEADS, {"now": now})
             raw.execute("DROP TABLE temp.import_stage")
         return Outcome(rows=self.expected.rows, details={"steps_s": steps})
@@ -254,7 +243,7 @@ class ImportLeads(Workload):
         now = timezone.now()
         steps: dict[str, float] = {}
         with transaction.atomic(), connection.connection.cursor() as cursor:
-            with _step(steps, "stage"):
+            with step(steps, "stage"):
                 cursor.execute(
                     "CREATE TEMP TABLE import_stage (seq int PRIMARY KEY, email text,"
                     " first_name text, last_name text, company text, website text, topic text,"
@@ -264,11 +253,11 @@ class ImportLeads(Workload):
                     for row in self._rows():
                         copy.write_row(row)
                 cursor.execute("ANALYZE import_stage")
-            with _step(steps, "accounts"):
+            with step(steps, "accounts"):
                 cursor.execute(PG_ACCOUNTS, {"now": now})
-            with _step(steps, "contacts"):
+            with step(steps, "contacts"):
                 cursor.execute(PG_CONTACTS, {"now": now})
-            with _step(steps, "leads"):
+            with step(steps, "leads"):
                 cursor.execute(PG_LEADS, {"now": now})
         return Outcome(rows=self.expected.rows, details={"steps_s": steps})
 

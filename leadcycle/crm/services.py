@@ -23,10 +23,10 @@ from leadcycle.audit.services import (
     record_snapshot,
 )
 from leadcycle.bulk import insert_rows
+from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Channel, Contact, Lead, Opportunity, Task
 from leadcycle.crm.normalize import display_email, normalize_email
 from leadcycle.errors import DomainError
-from leadcycle.scoring.services import records_changed
 
 M = TypeVar("M", bound=models.Model)
 

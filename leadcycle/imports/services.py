@@ -33,6 +33,7 @@ from django.utils import timezone
 from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import Actor
 from leadcycle.bulk import insert_rows, update_rows
+from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Channel, Contact, Lead
 from leadcycle.crm.normalize import display_email, normalize_domain, normalize_email
 from leadcycle.errors import DomainError
@@ -41,7 +42,6 @@ from leadcycle.imports.fields import TARGETS, Target, from_template, suggest
 from leadcycle.imports.models import Entity, ImportJob, ImportRowError, MappingTemplate
 from leadcycle.intake.fields import normalized
 from leadcycle.intake.models import IntakeSettings, MatchingStrategy
-from leadcycle.scoring.services import records_changed
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_BATCH = 50_000

@@ -34,12 +34,12 @@ from django.utils.dateparse import parse_datetime
 from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import Actor, audit_create, audit_record, record_snapshot
 from leadcycle.bulk import insert_rows
+from leadcycle.changes import records_changed
 from leadcycle.crm.models import Contact, Interaction, Lead
 from leadcycle.crm.normalize import normalize_email
 from leadcycle.errors import DomainError
 from leadcycle.interactions.models import InteractionKind
 from leadcycle.interactions.selectors import BUILTIN_KINDS, kinds_known
-from leadcycle.scoring.services import records_changed
 
 BATCH_LIMIT = 10_000
 ATTRIBUTES_MAX_BYTES = 8 * 1024

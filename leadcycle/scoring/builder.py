@@ -16,6 +16,7 @@ from typing import Any
 
 from leadcycle import expressions
 from leadcycle.expressions import FIELDS, OPERATORS, OPERATORS_BY_KIND
+from leadcycle.formdata import ExpressionInputs as ExpressionRow
 from leadcycle.formdata import indices, posted, whole_number
 from leadcycle.scoring.compiler import ENTITIES, FREQUENCIES
 
@@ -30,13 +31,6 @@ FREQUENCY_LABELS = {
     "each": "each occurrence counts",
     "none": "none",
 }
-
-
-@dataclass
-class ExpressionRow:
-    field: str = ""
-    op: str = "eq"
-    value: str = ""
 
 
 @dataclass

@@ -33,7 +33,6 @@ from leadcycle.audit.services import (
     record_snapshot,
 )
 from leadcycle.bulk import insert_rows
-from leadcycle.changes import records_committed
 from leadcycle.crm.models import Contact, Lead
 from leadcycle.errors import DomainError
 from leadcycle.interactions.selectors import kinds_known
@@ -433,66 +432,16 @@ def rescore_changed(
     return leads_rescore(lead_ids=wanted)
 
 
-def records_changed(
-    *,
-    contact_ids: Iterable[int | None] = (),
-    lead_ids: Iterable[int | None] = (),
-    account_ids: Iterable[int | None] = (),
+def on_records_committed(
+    *, contact_ids: list[int], lead_ids: list[int], account_ids: list[int], **_: object
 ) -> None:
-    """After commit, rescore what these changed records (or their new interactions) count for,
-    and tell the other listeners (``leadcycle.changes.records_committed``: segments). Called by
-    the modules that record interactions and change contacts, accounts and leads.
-
-    One task per transaction, however many changes it made: the ids gather on one pending
-    callback. Nothing is queued while no model is live.
-    """
-    ids = (
-        {i for i in contact_ids if i is not None},
-        {i for i in lead_ids if i is not None},
-        {i for i in account_ids if i is not None},
-    )
-    if not any(ids):
+    """Receiver of ``leadcycle.changes.records_committed``: one rescore task for what the
+    transaction changed, queued only while a model is live."""
+    if not live_models_exist():
         return
-    db = transaction.get_connection()
-    pending = None
-    if db.in_atomic_block:
-        pending = next(
-            (f for _, f, _ in db.run_on_commit if isinstance(f, _PendingRescore) and not f.fired),
-            None,
-        )
-    if pending is None:
-        pending = _PendingRescore()
-        pending.add(*ids)
-        transaction.on_commit(pending)
-    else:
-        pending.add(*ids)
+    from leadcycle.scoring.tasks import rescore
 
-
-class _PendingRescore:
-    def __init__(self) -> None:
-        self.contacts: set[int] = set()
-        self.leads: set[int] = set()
-        self.accounts: set[int] = set()
-        self.fired = False  # a callback that ran takes no more ids (tests run several)
-
-    def add(self, contacts: set[int], leads: set[int], accounts: set[int]) -> None:
-        self.contacts |= contacts
-        self.leads |= leads
-        self.accounts |= accounts
-
-    def __call__(self) -> None:
-        self.fired = True
-        ids = {
-            "contact_ids": sorted(self.contacts),
-            "lead_ids": sorted(self.leads),
-            "account_ids": sorted(self.accounts),
-        }
-        records_committed.send(sender=records_changed, **ids)
-        if not live_models_exist():
-            return
-        from leadcycle.scoring.tasks import rescore
-
-        rescore.enqueue(ids["contact_ids"], ids["lead_ids"], ids["account_ids"])
+    rescore.enqueue(contact_ids, lead_ids, account_ids)
 
 
 _live_cache: list[float | bool] = [0.0, False]

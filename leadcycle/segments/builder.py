@@ -15,6 +15,7 @@ from typing import Any
 
 from leadcycle import expressions
 from leadcycle.expressions import FIELDS, OPERATORS, OPERATORS_BY_KIND
+from leadcycle.formdata import ExpressionInputs as Where
 from leadcycle.formdata import indices, posted, whole_number
 from leadcycle.segments.compiler import BLOCKS, GROUPS
 
@@ -28,13 +29,6 @@ ROW_TYPES = {
 }
 MAX_ROWS = 50
 MAX_WHERE = 20
-
-
-@dataclass
-class Where:
-    field: str = ""
-    op: str = "eq"
-    value: str = ""
 
 
 @dataclass
