@@ -1,7 +1,10 @@
-"""The segment editor's tree builder: one group of rows, each a contact condition, a block on
-the contact's leads, account, opportunities or interactions (with its own conditions), or
-membership of another segment — as numbered inputs (``row-2-where-0-op``), read into the
-query JSON and back. Deeper trees (groups inside groups) stay editable as JSON.
+"""The segment editor's tree builder: a group of rows, each a contact condition, a block on
+the contact's leads, account, opportunities or interactions (with its own conditions),
+membership of another segment, or a group of such rows (all / any / none of them) — as
+numbered inputs read into the query JSON and back. A row's inputs are named by its path:
+``row-2-field`` is the top group's third row, ``row-2.0-where-1-op`` the second condition of
+the first row inside that (group) row. Groups nest ``MAX_GROUP_DEPTH`` deep; deeper trees, and
+groups inside a block's conditions, stay editable as JSON.
 
 Like the scoring builder, it only reshapes: the parser judges, and its error paths
 (``query.all.2.lead.all.0.op``) name the input (``row-2-where-0-op``) through ``slot``.
@@ -9,7 +12,7 @@ Like the scoring builder, it only reshapes: the parser judges, and its error pat
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +29,11 @@ ROW_TYPES = {
     "opportunity": "Has an opportunity",
     "interaction": "Interactions",
     "segment": "Member of segment",
+    "group": "Group",
 }
-MAX_ROWS = 50
+MAX_ROWS = 50  # in the whole tree
 MAX_WHERE = 20
+MAX_GROUP_DEPTH = 3  # groups inside the top one
 
 
 @dataclass
@@ -48,6 +53,8 @@ class Row:
     within_days: str = ""
     # segment
     segment: str = ""
+    # group: ``inner`` is its all / any / none
+    children: list["Row"] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -66,50 +73,21 @@ class Tree:
         items = query[op]
         if not isinstance(items, list):
             return None
-        rows: list[Row] = []
-        for item in items:
-            row = _row_from_json(item)
-            if row is None:
-                return None
-            rows.append(row)
-        return cls(op, rows)
+        rows = _rows_from_json(items, depth=0)
+        return None if rows is None else cls(op, rows)
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any]) -> "Tree":
         op = str(data.get("op") or "all")
         tree = cls(op if op in GROUPS else "all", [])
-        for n in indices(data, r"row-(\d+)-type", MAX_ROWS):
-            p = f"row-{n}"
-            kind = posted(data, f"{p}-type") or "contact"
-            row = Row(
-                type=kind if kind in ROW_TYPES else "contact",
-                field=posted(data, f"{p}-field"),
-                op=posted(data, f"{p}-op") or "eq",
-                value=posted(data, f"{p}-value"),
-                has=posted(data, f"{p}-has") != "no",
-                inner=posted(data, f"{p}-inner") or "all",
-                kind=posted(data, f"{p}-kind"),
-                count_op=posted(data, f"{p}-count_op") or "at_least",
-                count=posted(data, f"{p}-count") or "1",
-                within_days=posted(data, f"{p}-within_days"),
-                segment=posted(data, f"{p}-segment"),
-            )
-            for w in indices(data, rf"{p}-where-(\d+)-field", MAX_WHERE):
-                row.where.append(
-                    Where(
-                        posted(data, f"{p}-where-{w}-field"),
-                        posted(data, f"{p}-where-{w}-op") or "eq",
-                        posted(data, f"{p}-where-{w}-value"),
-                    )
-                )
-            tree.rows.append(row)
+        tree.rows = _rows_from_post(data, "", depth=0, budget=[MAX_ROWS])
         tree.tidy()
         return tree
 
     def tidy(self) -> None:
         """Every choice one the inputs can show: a field of the row's entity, an operator for
         its type."""
-        for row in self.rows:
+        for row in _walk(self.rows):
             if row.inner not in GROUPS:
                 row.inner = "all"
             if row.count_op not in ("at_least", "exactly"):
@@ -122,27 +100,55 @@ class Tree:
     def to_json(self) -> dict[str, Any]:
         return {self.op: [_row_json(row) for row in self.rows]}
 
+    def find(self, path: str) -> Row:
+        """The row at ``2.0`` (IndexError, ValueError when there is none)."""
+        rows, row = self.rows, None
+        for part in path.split("."):
+            row = rows[int(part)]
+            rows = row.children
+        if row is None:
+            raise IndexError(path)
+        return row
+
     def edit(self, action: str) -> None:
-        """``add-<type>``, ``remove-row-2``, ``add-where-2``, ``remove-where-2-0``."""
+        """``add-<type>`` (to the top group), ``add-<type>-in-2.0`` (to the group row at that
+        path), ``remove-row-2.0``, ``add-where-2``, ``remove-where-2-0``."""
         parts = action.split("-")
         try:
-            if parts[0] == "add" and len(parts) == 2 and parts[1] in ROW_TYPES:
-                if len(self.rows) < MAX_ROWS:
-                    row = Row(type=parts[1])
-                    if parts[1] == "interaction":
-                        row.kind = "email_clicked"
-                    self.rows.append(row)
+            if parts[0] == "add" and parts[1] in ROW_TYPES and len(parts) in (2, 4):
+                self._add(parts[1], parts[3] if len(parts) == 4 and parts[2] == "in" else "")
             elif parts[:2] == ["remove", "row"] and len(parts) == 3:
-                del self.rows[int(parts[2])]
+                parent, _, last = parts[2].rpartition(".")
+                siblings = self.find(parent).children if parent else self.rows
+                del siblings[int(last)]
             elif parts[:2] == ["add", "where"] and len(parts) == 3:
-                where = self.rows[int(parts[2])].where
+                where = self.find(parts[2]).where
                 if len(where) < MAX_WHERE:
                     where.append(Where())
             elif parts[:2] == ["remove", "where"] and len(parts) == 4:
-                del self.rows[int(parts[2])].where[int(parts[3])]
+                del self.find(parts[2]).where[int(parts[3])]
         except (IndexError, ValueError):
             return
         self.tidy()
+
+    def _add(self, kind: str, path: str) -> None:
+        if sum(1 for _ in _walk(self.rows)) >= MAX_ROWS:
+            return
+        if path:
+            group = self.find(path)
+            if group.type != "group":
+                return
+            siblings, depth = group.children, path.count(".") + 1
+        else:
+            siblings, depth = self.rows, 0
+        if kind == "group" and depth >= MAX_GROUP_DEPTH:
+            return
+        row = Row(type=kind)
+        if kind == "interaction":
+            row.kind = "email_clicked"
+        if kind == "group":
+            row.inner = "any"
+        siblings.append(row)
 
     def layout(self, problems: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
         """Rows as the template draws them (choices, error next to each input) and every
@@ -157,49 +163,129 @@ class Tree:
                 found[name or "self"] = problems.get(key, "")
             return found
 
-        drawn = []
-        for n, row in enumerate(self.rows):
-            prefix = f"row-{n}"
-            entity = "contact" if row.type == "contact" else row.type
-            where = []
-            for w, item in enumerate(row.where):
-                wprefix = f"{prefix}-where-{w}"
-                where.append({
-                    "row": item, "prefix": wprefix, "index": w,
-                    **_choices(row.type, item.field),
-                    "errors": errors(wprefix, ("field", "op", "value", "")),
+        def draw(rows: list[Row], parent: str) -> list[dict[str, Any]]:
+            drawn = []
+            for n, row in enumerate(rows):
+                path = f"{parent}.{n}" if parent else str(n)
+                prefix = f"row-{path}"
+                where = []
+                for w, item in enumerate(row.where):
+                    wprefix = f"{prefix}-where-{w}"
+                    where.append({
+                        "row": item, "prefix": wprefix, "index": w,
+                        **_choices(row.type, item.field),
+                        "errors": errors(wprefix, ("field", "op", "value", "")),
+                    })  # fmt: skip
+                drawn.append({
+                    "row": row, "prefix": prefix, "path": path,
+                    "number": ".".join(str(int(p) + 1) for p in path.split(".")),
+                    "label": ROW_TYPES[row.type], "where": where,
+                    "children": draw(row.children, path) if row.type == "group" else [],
+                    "can_nest": path.count(".") + 1 < MAX_GROUP_DEPTH,
+                    **(_choices("contact", row.field) if row.type == "contact" else {}),
+                    "errors": errors(prefix, ("field", "op", "value", "kind", "count",
+                                              "within_days", "segment", "")),
                 })  # fmt: skip
-            drawn.append({
-                "row": row, "prefix": prefix, "index": n, "number": n + 1,
-                "label": ROW_TYPES[row.type], "where": where,
-                **(_choices(entity, row.field) if row.type == "contact" else {}),
-                "errors": errors(prefix, ("field", "op", "value", "kind", "count", "within_days",
-                                          "segment", "")),
-            })  # fmt: skip
-        return drawn, slots
+            return drawn
+
+        return draw(self.rows, ""), slots
+
+
+INPUTS = ("field", "op", "value", "kind", "count", "within_days", "segment")
 
 
 def slot(path: str) -> str:
-    """``query.all.2.lead.all.0.op`` → ``row-2-where-0-op``; ``query.all.1.count.at_least``
-    → ``row-1-count``."""
-    match = re.match(r"^query\.(?:all|any|none)\.(\d+)(.*)$", path)
-    if not match:
+    """The input an error path names: ``query.all.2.lead.all.0.op`` → ``row-2-where-0-op``,
+    ``query.all.1.count.at_least`` → ``row-1-count``, ``query.all.2.any.0.value`` →
+    ``row-2.0-value``; the row itself when no input of it is at fault."""
+    parts = path.split(".")
+    if parts[0] != "query":
         return "query"
-    n, rest = match.groups()
-    inner = re.match(r"^\.(?:lead|account|opportunity|interaction)\.(?:all|any|none)\.(\d+)(.*)$",
-                     rest)  # fmt: skip
-    if inner:
-        w, tail = inner.groups()
-        return f"row-{n}-where-{w}" + (f"-{tail.lstrip('.').split('.')[0]}" if tail else "")
-    tail = rest.lstrip(".").split(".")[0]
-    if tail in BLOCKS:
-        return f"row-{n}"
-    return f"row-{n}" + (f"-{tail}" if tail else "")
+    rows: list[str] = []
+    i = 1
+    while i + 1 < len(parts) and parts[i] in GROUPS and parts[i + 1].isdigit():
+        rows.append(parts[i + 1])
+        i += 2
+    if not rows:
+        return "query"
+    prefix = "row-" + ".".join(rows)
+    rest = parts[i:]
+    if rest and rest[0] in BLOCKS:
+        if len(rest) >= 3 and rest[1] in GROUPS and rest[2].isdigit():
+            tail = rest[3] if len(rest) > 3 and rest[3] in INPUTS else ""
+            return f"{prefix}-where-{rest[2]}" + (f"-{tail}" if tail else "")
+        return prefix
+    return prefix + (f"-{rest[0]}" if rest and rest[0] in INPUTS else "")
 
 
-def _row_from_json(item: object) -> Row | None:
+def _walk(rows: list[Row]) -> Iterator[Row]:
+    for row in rows:
+        yield row
+        yield from _walk(row.children)
+
+
+def _rows_from_post(
+    data: Mapping[str, Any], parent: str, *, depth: int, budget: list[int]
+) -> list[Row]:
+    """The rows under ``parent`` (a path, "" for the top group); ``budget`` counts down the
+    rows one post may make."""
+    rows = []
+    base = f"{parent}." if parent else ""
+    for n in indices(data, rf"row-{re.escape(base)}(\d+)-type", MAX_ROWS):
+        if budget[0] <= 0:
+            break
+        budget[0] -= 1
+        path = f"{base}{n}"
+        p = f"row-{path}"
+        kind = posted(data, f"{p}-type") or "contact"
+        if kind == "group" and depth >= MAX_GROUP_DEPTH:
+            continue
+        row = Row(
+            type=kind if kind in ROW_TYPES else "contact",
+            field=posted(data, f"{p}-field"),
+            op=posted(data, f"{p}-op") or "eq",
+            value=posted(data, f"{p}-value"),
+            has=posted(data, f"{p}-has") != "no",
+            inner=posted(data, f"{p}-inner") or "all",
+            kind=posted(data, f"{p}-kind"),
+            count_op=posted(data, f"{p}-count_op") or "at_least",
+            count=posted(data, f"{p}-count") or "1",
+            within_days=posted(data, f"{p}-within_days"),
+            segment=posted(data, f"{p}-segment"),
+        )
+        for w in indices(data, rf"{re.escape(p)}-where-(\d+)-field", MAX_WHERE):
+            row.where.append(
+                Where(
+                    posted(data, f"{p}-where-{w}-field"),
+                    posted(data, f"{p}-where-{w}-op") or "eq",
+                    posted(data, f"{p}-where-{w}-value"),
+                )
+            )
+        if row.type == "group":
+            row.children = _rows_from_post(data, path, depth=depth + 1, budget=budget)
+        rows.append(row)
+    return rows
+
+
+def _rows_from_json(items: list[Any], *, depth: int) -> list[Row] | None:
+    rows: list[Row] = []
+    for item in items:
+        row = _row_from_json(item, depth)
+        if row is None:
+            return None
+        rows.append(row)
+    return rows
+
+
+def _row_from_json(item: object, depth: int) -> Row | None:
     if not isinstance(item, Mapping):
         return None
+    if len(item) == 1 and next(iter(item)) in GROUPS:
+        op = str(next(iter(item)))
+        if depth >= MAX_GROUP_DEPTH or not isinstance(item[op], list):
+            return None
+        children = _rows_from_json(item[op], depth=depth + 1)
+        return None if children is None else Row(type="group", inner=op, children=children)
     if "field" in item:
         return Row(
             type="contact",
@@ -249,6 +335,8 @@ def _row_json(row: Row) -> dict[str, Any]:
         return expressions.from_form("contact", row.field, row.op, row.value)
     if row.type == "segment":
         return {"segment": whole_number(row.segment)}
+    if row.type == "group":
+        return {row.inner: [_row_json(child) for child in row.children]}
     block: dict[str, Any] = {
         row.type: {row.inner: [expressions.from_form(row.type, w.field, w.op, w.value)
                                for w in row.where]},

@@ -94,3 +94,100 @@ def test_the_builder_adds_rows_and_points_at_the_input_at_fault(ui_client):
     assert 'id="err-row-2-count"' in bad and "A whole number" in bad
     gone = marketer.post("/segments/tree/", {**BUILDER, "edit": "remove-row-0"}, headers=hx)
     assert 'name="row-0-type" value="lead"' in gone.content.decode()
+
+
+NESTED = {
+    "all": [
+        {"field": "role", "op": "eq", "value": "decision_maker"},
+        {
+            "any": [
+                {
+                    "lead": {
+                        "all": [{"field": "topic", "op": "eq", "value": "Contoso Ltd Conference"}]
+                    }
+                },
+                {"none": [{"field": "country", "op": "eq", "value": "NO"}]},
+            ]
+        },
+    ]
+}
+
+
+def test_the_builder_draws_nested_groups_and_reads_back_what_it_drew(ui_client):
+    marketer = ui_client("marketer")
+    segment = Segment.objects.create(name="Nested", query=NESTED)
+    html = marketer.get(f"/segments/{segment.pk}/edit/").content.decode()
+    # The second row is a group whose rows carry its path, the third level included
+    assert 'name="row-1-type" value="group"' in html
+    assert 'name="row-1.0-where-0-value" value="Contoso Ltd Conference"' in html
+    assert 'name="row-1.1.0-value" value="NO"' in html
+    assert 'name="mode" value="builder"' in html and "as-json" in html
+    posted = {
+        "name": "Nested", "kind": "dynamic", "mode": "builder", "op": "all",
+        "row-0-type": "contact", "row-0-field": "role", "row-0-op": "eq",
+        "row-0-value": "decision_maker",
+        "row-1-type": "group", "row-1-inner": "any",
+        "row-1.0-type": "lead", "row-1.0-has": "yes", "row-1.0-inner": "all",
+        "row-1.0-where-0-field": "topic", "row-1.0-where-0-op": "eq",
+        "row-1.0-where-0-value": "Contoso Ltd Conference",
+        "row-1.1-type": "group", "row-1.1-inner": "none",
+        "row-1.1.0-type": "contact", "row-1.1.0-field": "country", "row-1.1.0-op": "eq",
+        "row-1.1.0-value": "NO",
+    }  # fmt: skip
+    assert marketer.post(f"/segments/{segment.pk}/edit/", posted).status_code == 302
+    segment.refresh_from_db()
+    assert json.dumps(segment.query) == json.dumps(NESTED)
+
+
+def test_add_group_makes_a_group_that_takes_rows_and_errors_land_inside_it(ui_client):
+    marketer = ui_client("marketer")
+    hx = {"HX-Request": "true"}
+    added = marketer.post("/segments/tree/", {**BUILDER, "edit": "add-group"}, headers=hx)
+    html = added.content.decode()
+    assert 'name="row-2-type" value="group"' in html
+    assert 'value="add-contact-in-2"' in html and 'value="add-group-in-2"' in html
+    with_row = marketer.post(
+        "/segments/tree/",
+        {**BUILDER, "row-2-type": "group", "row-2-inner": "any", "edit": "add-contact-in-2"},
+        headers=hx,
+    ).content.decode()
+    assert 'name="row-2.0-field"' in with_row and 'aria-label="Row 3.1 field"' in with_row
+    bad = marketer.post(
+        "/segments/count/",
+        {
+            **BUILDER,
+            "row-2-type": "group",
+            "row-2-inner": "any",
+            "row-2.0-type": "contact",
+            "row-2.0-field": "marketing_only",
+            "row-2.0-op": "eq",
+            "row-2.0-value": "perhaps",
+        },
+        headers=hx,
+    ).content.decode()
+    assert 'id="err-row-2.0-value"' in bad
+    assert "0 contacts" not in bad  # an error, not a count
+    gone = marketer.post(
+        "/segments/tree/",
+        {**BUILDER, "row-2-type": "group", "row-2.0-type": "contact", "edit": "remove-row-2.0"},
+        headers=hx,
+    ).content.decode()
+    assert 'name="row-2.0-type"' not in gone and "An empty group" in gone
+
+
+def test_groups_stop_at_the_depth_the_builder_draws():
+    from leadcycle.segments.builder import MAX_GROUP_DEPTH, Tree
+
+    tree = Tree.from_json({"all": []})
+    path = ""
+    for _ in range(MAX_GROUP_DEPTH + 1):
+        tree.edit(f"add-group-in-{path}" if path else "add-group")
+        path = f"{path}.0" if path else "0"
+    depth, rows = 0, tree.rows
+    while rows:
+        depth, rows = depth + 1, rows[0].children
+    assert depth == MAX_GROUP_DEPTH
+    deeper: dict = {"all": []}
+    for _ in range(MAX_GROUP_DEPTH + 1):
+        deeper = {"all": [deeper]}
+    assert Tree.from_json(deeper) is None  # edited as JSON instead
