@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "leadcycle.scoring",
     "leadcycle.imports",
     "leadcycle.segments",
+    "leadcycle.process",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

@@ -179,6 +179,9 @@ class Lead(TimestampedOwned):
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    status_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why the lead was disqualified."
+    )
     sales_ready = models.BooleanField(default=False)
     telemarketing_ready = models.BooleanField(default=False)
     description = models.TextField(blank=True, max_length=10_000)
@@ -228,6 +231,7 @@ class Opportunity(TimestampedOwned):
         max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.QUALIFY)
+    campaign = models.CharField(max_length=200, blank=True)
     expected_close = models.DateField(null=True, blank=True)
 
     class Meta:

@@ -37,7 +37,7 @@ from leadcycle.crm.models import Contact, Lead
 from leadcycle.errors import DomainError
 from leadcycle.interactions.selectors import kinds_known
 from leadcycle.scoring import compiler
-from leadcycle.scoring.events import lead_sales_ready
+from leadcycle.scoring.events import lead_sales_ready, leads_scored
 from leadcycle.scoring.models import LeadScore, ScoringModel, ScoringRule, ScoringSettings
 
 EDITABLE = ("name", "description", "target", "sales_ready_score", "grades")
@@ -366,6 +366,7 @@ def model_recompute(*, model_id: int, now: datetime.datetime | None = None) -> i
             "DELETE FROM scoring_leadscore WHERE model_id = %s AND computed_at < %s",
             [model.pk, now],
         )
+    leads_scored.send(ScoringModel, lead_ids=None)
     return became
 
 
@@ -391,6 +392,8 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
                 became += len(
                     leads_score(compiled=model, lead_filter=(f"l.id IN ({marks})", chunk), now=now)
                 )
+        if compiled:
+            transaction.on_commit(lambda: leads_scored.send(ScoringModel, lead_ids=ids))
     return became
 
 

@@ -74,6 +74,8 @@ ROLE_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
 # shape the roles migration relies on) and granted by ``roles_sync`` after every migrate.
 OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
     MARKETER: {
+        "process.process": frozenset({VIEW}),
+        "process.processinstance": frozenset({VIEW, CHANGE}),
         "intake.marketingform": ALL,
         "intake.formsubmission": frozenset({VIEW}),
         "intake.matchingstrategy": frozenset({VIEW}),
@@ -89,6 +91,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "segments.segment": ALL,
     },
     TELEMARKETER: {
+        "process.process": frozenset({VIEW}),
+        "process.processinstance": frozenset({VIEW, CHANGE}),
         # Telemarketers staff event desks: they see registrations and check people in.
         "events.event": frozenset({VIEW}),
         "events.registration": frozenset({VIEW, CHANGE}),
@@ -97,12 +101,17 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "segments.segment": frozenset({VIEW}),
     },
     SELLER: {
+        "process.process": frozenset({VIEW}),
+        "process.processinstance": frozenset({VIEW, CHANGE}),
         "intake.formsubmission": frozenset({VIEW}),
         "interactions.interactionkind": frozenset({VIEW}),
         "scoring.scoringmodel": frozenset({VIEW}),
         "segments.segment": frozenset({VIEW}),
     },
     SALES_MANAGER: {
+        "process.process": frozenset({VIEW}),
+        "process.processinstance": frozenset({VIEW, CHANGE}),
+        "process.processsettings": frozenset({VIEW}),
         "intake.marketingform": frozenset({VIEW}),
         "intake.formsubmission": frozenset({VIEW}),
         "intake.matchingstrategy": frozenset({VIEW}),
@@ -117,6 +126,9 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "segments.segment": frozenset({VIEW}),
     },
     ADMINISTRATOR: {
+        "process.process": ALL,
+        "process.processinstance": frozenset({VIEW, CHANGE}),
+        "process.processsettings": frozenset({VIEW, CHANGE}),
         "intake.marketingform": ALL,
         "intake.formsubmission": ALL,
         "intake.matchingstrategy": ALL,

@@ -1,0 +1,533 @@
+"""Leads moving through their business process (SPEC §6).
+
+Every open lead follows one process through an *instance*, created the first time anything
+asks (``instances_ensure``, set-based): a lead without one stands at the first stage of the
+default process. Movement is by the process's transition rules, which are data: "when the
+trigger holds for a lead standing in one of these stages, move it to that stage". Rules are
+level-triggered — they look at the lead as it is (its score rows, its ticked steps), not at an
+event — so applying them twice changes nothing, and applying them to every open lead after a
+bulk change is always correct. ``advance`` applies them set-based, a fixed number of
+statements per chunk of leads and rule.
+
+People move leads too: ``steps_set`` (a stage's fields; the rules then apply), ``stage_next``
+(required fields enforced), ``stage_move`` (a stage of the lead's own process; forward needs
+the required fields of the stages it passes), ``process_switch`` (the old instance is kept,
+inactive, with its history).
+
+A lead at a stage with a queue is in that queue; entering a stage that ``creates_task``
+creates a task in the queue for it. After commit ``stage_entered(sender, lead_ids, stage_id)`` is sent.
+"""
+
+import datetime
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.dispatch import Signal
+from django.utils import timezone
+
+from leadcycle.audit.services import Actor
+from leadcycle.bulk import insert_rows
+from leadcycle.crm.models import Lead, Task
+from leadcycle.errors import DomainError
+from leadcycle.process.models import (
+    Process,
+    ProcessInstance,
+    ProcessSettings,
+    Stage,
+    StageField,
+    StageVisit,
+    Transition,
+)
+from leadcycle.process.steps import STEPS
+
+log = logging.getLogger(__name__)
+
+stage_entered = Signal()  # (sender, lead_ids, stage_id), after commit
+CHUNK = 5_000
+INLINE_LIMIT = 200  # changes of up to this many leads move them at once, not through a task
+
+
+def default_process() -> Process:
+    process = Process.objects.filter(is_default=True).first() or Process.objects.first()
+    if process is None:
+        raise DomainError("no_process", "No business process is defined.", status=409)
+    return process
+
+
+def process_settings() -> ProcessSettings:
+    settings, _ = ProcessSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+def _first_stage(process: Process) -> Stage:
+    stage = process.stages.order_by("position").first()
+    if stage is None:
+        raise DomainError("no_stages", f"The process “{process}” has no stages.", status=409)
+    return stage
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield list(ids[start : start + CHUNK])
+
+
+# Instances ---------------------------------------------------------------------------------
+
+
+def instances_ensure(lead_ids: Sequence[int]) -> None:
+    """Give every one of these leads an active instance: the default process, its first stage,
+    entered when the lead was created. Safe under concurrency (the database keeps one active
+    instance per lead; a lost race inserts nothing)."""
+    process: Process | None = None
+    for chunk in _chunks(sorted(set(lead_ids))):
+        missing = list(
+            Lead.objects.filter(id__in=chunk)
+            .exclude(Exists(ProcessInstance.objects.filter(lead=OuterRef("pk"), active=True)))
+            .values_list("id", "created_at")
+        )
+        if not missing:
+            continue
+        if process is None:
+            process = default_process()
+            first = _first_stage(process)
+        now = timezone.now()
+        created = insert_rows(
+            ProcessInstance,
+            [
+                {
+                    "lead_id": lead_id,
+                    "process_id": process.pk,
+                    "stage_id": first.pk,
+                    "active": True,
+                    "values": {},
+                    "entered_at": created_at,
+                    "finished_at": None,
+                    "outcome": "",
+                    "created_at": now,
+                }
+                for lead_id, created_at in missing
+            ],  # fmt: skip
+            columns=(
+                "lead_id",
+                "process_id",
+                "stage_id",
+                "active",
+                "values",
+                "entered_at",
+                "finished_at",
+                "outcome",
+                "created_at",
+            ),  # fmt: skip
+            skip_conflicts_on="*",
+            returning=("id", "lead_id"),
+        )
+        created_at = dict(missing)
+        insert_rows(
+            StageVisit,
+            [
+                {
+                    "instance_id": pk,
+                    "stage_id": first.pk,
+                    "entered_at": created_at[lead_id],
+                    "left_at": None,
+                    "by_id": None,
+                    "reason": "new lead",
+                }
+                for pk, lead_id in created
+            ],  # fmt: skip
+            columns=("instance_id", "stage_id", "entered_at", "left_at", "by_id", "reason"),
+        )
+
+
+def instance_for(lead: Lead, *, lock: bool = False) -> ProcessInstance:
+    """The lead's active instance (created if it has none); ``lock``: for update."""
+    instances_ensure([lead.pk])
+    query = ProcessInstance.objects.select_related("process", "stage")
+    if lock:
+        query = query.select_for_update(of=("self",))
+    return query.get(lead=lead, active=True)
+
+
+def _move(
+    instances: Sequence[tuple[int, int]],
+    to: Stage,
+    *,
+    by: Actor,
+    reason: str,
+    now: datetime.datetime | None = None,
+) -> None:
+    """Move these (instance id, lead id) pairs to ``to``: close their open visits, open one in
+    ``to``, and, when ``to`` has a queue, a task in it for each lead. Set-based."""
+    if not instances:
+        return
+    now = now or timezone.now()
+    ids = [pk for pk, _ in instances]
+    lead_ids = [lead_id for _, lead_id in instances]
+    user_id = by.pk if isinstance(by, User) else None
+    StageVisit.objects.filter(instance_id__in=ids, left_at__isnull=True).update(left_at=now)
+    insert_rows(
+        StageVisit,
+        [
+            {
+                "instance_id": pk,
+                "stage_id": to.pk,
+                "entered_at": now,
+                "left_at": None,
+                "by_id": user_id,
+                "reason": reason[:200],
+            }
+            for pk in ids
+        ],  # fmt: skip
+        columns=("instance_id", "stage_id", "entered_at", "left_at", "by_id", "reason"),
+    )
+    ProcessInstance.objects.filter(id__in=ids).update(stage=to, entered_at=now)
+    if to.queue and to.creates_task:
+        leads = Lead.objects.filter(id__in=lead_ids).values_list("id", "topic", "parent_contact")
+        insert_rows(
+            Task,
+            [
+                {
+                    "kind": Task.Kind.CALL
+                    if to.queue == Stage.Queue.TELEMARKETING
+                    else Task.Kind.FOLLOW_UP,
+                    "subject": f"{to.name}: {topic}"[:200],
+                    "lead_id": lead_id,
+                    "contact_id": contact_id,
+                    "assignee_id": None,
+                    "queue": to.queue,
+                    "due_at": now + datetime.timedelta(days=1),
+                    "done": False,
+                    "done_at": None,
+                    "owner_id": user_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for lead_id, topic, contact_id in leads
+            ],  # fmt: skip
+            columns=(
+                "kind",
+                "subject",
+                "lead_id",
+                "contact_id",
+                "assignee_id",
+                "queue",
+                "due_at",
+                "done",
+                "done_at",
+                "owner_id",
+                "created_at",
+                "updated_at",
+            ),  # fmt: skip
+        )
+    stage_id = to.pk
+    transaction.on_commit(
+        lambda: stage_entered.send(Stage, lead_ids=list(lead_ids), stage_id=stage_id)
+    )
+
+
+# Rules -------------------------------------------------------------------------------------
+
+
+def _trigger_q(trigger: str) -> Q | None:
+    from leadcycle.scoring.models import LeadScore
+
+    if trigger == "scored":
+        return Q(Exists(LeadScore.objects.filter(lead_id=OuterRef("lead_id"))))
+    name = trigger.removeprefix("step:")
+    step = STEPS.get(name)
+    if step is None or step.kind != "boolean" or trigger == name:
+        return None
+    return Q(**{f"lead__{name}": True}) if step.on_lead else Q(**{f"values__{name}": True})
+
+
+def _rules() -> list[tuple[Transition, list[int], Q]]:
+    """Every process's rules in order, each with the stages it applies to and its test."""
+    from leadcycle.scoring.services import scoring_settings
+
+    auto_qualification = scoring_settings().auto_qualification
+    rules = []
+    query = Transition.objects.select_related("to_stage").prefetch_related("from_stages")
+    stages: dict[int, list[tuple[int, int]]] = {}
+    for stage_id, process_id, position in Stage.objects.values_list("id", "process", "position"):
+        stages.setdefault(process_id, []).append((stage_id, position))
+    for rule in query.order_by("process", "position", "id"):
+        if rule.trigger == "scored" and not auto_qualification:
+            continue
+        test = _trigger_q(rule.trigger)
+        if test is None:
+            continue
+        sources = [s.pk for s in rule.from_stages.all()] or [
+            pk for pk, position in stages.get(rule.process_id, [])
+            if position < rule.to_stage.position
+        ]  # fmt: skip
+        rules.append((rule, sources, test))
+    return rules
+
+
+def advance(lead_ids: Sequence[int] | None = None) -> int:
+    """Apply the transition rules to these open leads (None: every open lead, by id range);
+    returns how many moves were made. Each chunk is one transaction."""
+    rules = _rules()
+    if not rules:
+        return 0
+    moved = 0
+    if lead_ids is None:
+        bounds = Lead.objects.filter(status=Lead.Status.OPEN).order_by("id")
+        first, last = bounds.values_list("id", flat=True).first(), bounds.last()
+        if first is None or last is None:
+            return 0
+        for start in range(first, last.pk + 1, CHUNK):
+            chunk = list(
+                Lead.objects.filter(
+                    status=Lead.Status.OPEN, id__gte=start, id__lt=start + CHUNK
+                ).values_list("id", flat=True)
+            )
+            with transaction.atomic():
+                moved += _advance_chunk(chunk, rules)
+        return moved
+    for chunk in _chunks(sorted(set(lead_ids))):
+        with transaction.atomic():
+            moved += _advance_chunk(chunk, rules)
+    return moved
+
+
+def _advance_chunk(chunk: list[int], rules: list[tuple[Transition, list[int], Q]]) -> int:
+    if not chunk:
+        return 0
+    instances_ensure(chunk)
+    moved = 0
+    now = timezone.now()
+    for rule, sources, test in rules:
+        pairs = list(
+            ProcessInstance.objects.filter(
+                test,
+                active=True,
+                process_id=rule.process_id,
+                stage_id__in=sources,
+                lead_id__in=chunk,
+                lead__status=Lead.Status.OPEN,
+            ).values_list("id", "lead_id")
+        )
+        _move(pairs, rule.to_stage, by=None, reason=f"rule: {rule.name}", now=now)
+        moved += len(pairs)
+    return moved
+
+
+def on_leads_changed(*, lead_ids: Sequence[int] | None = None, **_: object) -> None:
+    """Receiver of ``records_committed``, ``lead_sales_ready`` and ``leads_scored``: a few leads
+    move at once; many (or all: ``None``) through a task."""
+    if lead_ids is not None and not lead_ids:
+        return
+    if lead_ids is not None and len(lead_ids) <= INLINE_LIMIT:
+        try:
+            advance(list(lead_ids))
+        except Exception:  # the change itself committed; the rules run again on the next one
+            log.exception("process rules failed for leads %s", list(lead_ids)[:10])
+        return
+    from leadcycle.process.tasks import advance_leads
+
+    advance_leads.enqueue(None if lead_ids is None else list(lead_ids))
+
+
+# What people do ----------------------------------------------------------------------------
+
+
+def _stage_fields(stage: Stage) -> list[StageField]:
+    return list(stage.fields.order_by("position"))
+
+
+def step_value(instance: ProcessInstance, name: str) -> Any:
+    step = STEPS[name]
+    if step.on_lead:
+        lead = instance.lead
+        return getattr(lead, f"{name}_id" if step.kind in ("contact", "account", "user") else name)
+    return instance.values.get(name)
+
+
+def _missing(instance: ProcessInstance, stages: Iterable[Stage]) -> dict[str, str]:
+    missing = {}
+    for stage in stages:
+        for field in _stage_fields(stage):
+            if field.required and not STEPS[field.name].filled(step_value(instance, field.name)):
+                missing[field.name] = f"Required to leave {stage.name}."
+    return missing
+
+
+def _open(lead: Lead) -> None:
+    if lead.status != Lead.Status.OPEN:
+        raise DomainError(
+            "lead_closed",
+            f"The lead is {lead.get_status_display().lower()}: reactivate it first.",
+            fields={"status": lead.status},
+        )
+
+
+@transaction.atomic
+def steps_set(*, lead: Lead, by: Actor, values: Mapping[str, Any]) -> ProcessInstance:
+    """Set fields of the lead's stages (lead columns through the lead's own service), then
+    apply the rules. Unknown fields, or fields of no stage of the process, are refused."""
+    from leadcycle.crm.services import lead_update
+
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _open(lead)
+    instance = instance_for(lead, lock=True)
+    allowed = set(
+        StageField.objects.filter(stage__process=instance.process).values_list("name", flat=True)
+    )
+    errors = {}
+    on_lead: dict[str, Any] = {}
+    on_instance: dict[str, Any] = {}
+    for name, value in values.items():
+        step = STEPS.get(name)
+        if step is None or name not in allowed:
+            errors[name] = f"No field {name!r} in the process “{instance.process}”."
+            continue
+        if step.kind == "boolean":
+            if not isinstance(value, bool):
+                errors[name] = "true or false."
+                continue
+        elif step.kind in ("contact", "account", "user"):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                errors[name] = "A record id, or null."
+                continue
+        elif value is not None and not isinstance(value, str):
+            errors[name] = "Text."
+            continue
+        elif step.choices and value and value not in dict(step.choices):
+            errors[name] = f"One of: {', '.join(dict(step.choices))}."
+            continue
+        elif isinstance(value, str) and len(value) > 2_000:
+            errors[name] = "At most 2,000 characters."
+            continue
+        if step.on_lead:
+            suffix = "_id" if step.kind in ("contact", "account", "user") else ""
+            on_lead[f"{name}{suffix}"] = value if value is not None or suffix else ""
+        else:
+            on_instance[name] = value
+    if values.get("sales_accepted") is True:
+        owner = on_lead.get("owner_id", lead.owner_id)
+        if owner is None:
+            errors["owner"] = "Assign the lead to a seller before accepting it."
+    if errors:
+        raise ValidationError({name: ValidationError(message) for name, message in errors.items()})
+    if on_lead:
+        lead = lead_update(lead=lead, by=by, data=on_lead)
+    if on_instance:
+        instance.values = {**instance.values, **on_instance}
+        instance.save(update_fields=["values"])
+    advance([lead.pk])
+    return ProcessInstance.objects.select_related("process", "stage").get(pk=instance.pk)
+
+
+def _stage_of(instance: ProcessInstance, stage_id: object) -> Stage:
+    stage = Stage.objects.filter(pk=stage_id).first() if isinstance(stage_id, int) else None
+    if stage is None or stage.process_id != instance.process_id:
+        raise DomainError(
+            "stage_other_process",
+            f"That stage is not a stage of the process “{instance.process}”.",
+            fields={"stage_id": "Not a stage of this lead's process."},
+            status=422,
+        )
+    return stage
+
+
+@transaction.atomic
+def stage_move(*, lead: Lead, by: Actor, stage_id: int) -> ProcessInstance:
+    """Move the lead to a stage of its process: forward only with the required fields of the
+    stages it leaves filled; back freely."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _open(lead)
+    instance = instance_for(lead, lock=True)
+    target = _stage_of(instance, stage_id)
+    current = instance.stage
+    if target.pk == current.pk:
+        return instance
+    if target.position > current.position:
+        passed = instance.process.stages.filter(
+            position__gte=current.position, position__lt=target.position
+        )
+        missing = _missing(instance, passed)
+        if missing:
+            raise DomainError(
+                "required_fields",
+                f"Fill in the required fields before moving to {target.name}.",
+                fields=missing,
+                status=422,
+            )
+    _move([(instance.pk, lead.pk)], target, by=by, reason="moved by hand")
+    instance.refresh_from_db()
+    return instance
+
+
+def stage_next(*, lead: Lead, by: Actor) -> ProcessInstance:
+    instance = instance_for(lead)
+    following = (
+        instance.process.stages.filter(position__gt=instance.stage.position)
+        .order_by("position")
+        .first()
+    )
+    if following is None:
+        raise DomainError(
+            "last_stage",
+            f"{instance.stage.name} is the last stage: qualify or disqualify the lead.",
+            status=409,
+        )
+    return stage_move(lead=lead, by=by, stage_id=following.pk)
+
+
+@transaction.atomic
+def process_switch(*, lead: Lead, by: Actor, process_id: int) -> ProcessInstance:
+    """Put the lead on another process, at its first stage; the old instance stays, inactive,
+    with its history (switching back resumes the old instance at the new one's first stage)."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _open(lead)
+    process = Process.objects.filter(pk=process_id).first()
+    if process is None:
+        raise DomainError(
+            "unknown_process", "No such process.", fields={"process_id": "Unknown."}, status=422
+        )
+    current = instance_for(lead, lock=True)
+    if current.process_id == process.pk:
+        return current
+    first = _first_stage(process)
+    now = timezone.now()
+    StageVisit.objects.filter(instance=current, left_at__isnull=True).update(left_at=now)
+    ProcessInstance.objects.filter(pk=current.pk).update(
+        active=False, finished_at=now, outcome="switched"
+    )
+    instance, created = ProcessInstance.objects.get_or_create(
+        lead=lead,
+        process=process,
+        defaults={"stage": first, "entered_at": now},
+    )
+    if not created:
+        ProcessInstance.objects.filter(pk=instance.pk).update(
+            active=True, finished_at=None, outcome=""
+        )
+    _move([(instance.pk, lead.pk)], first, by=by, reason=f"switched from “{current.process}”")
+    advance([lead.pk])
+    return ProcessInstance.objects.select_related("process", "stage").get(pk=instance.pk)
+
+
+def instance_finish(*, lead: Lead, outcome: str, reopen: bool = False) -> None:
+    """Qualifying or disqualifying ends the lead's instance (``reopen``: reactivation)."""
+    now = timezone.now()
+    instances_ensure([lead.pk])
+    query = ProcessInstance.objects.filter(lead=lead, active=True)
+    if reopen:
+        query.update(finished_at=None, outcome="")
+    else:
+        query.update(finished_at=now, outcome=outcome)
+
+
+def history(instance: ProcessInstance) -> list[StageVisit]:
+    return list(
+        StageVisit.objects.filter(instance__lead_id=instance.lead_id)
+        .select_related("stage", "by", "instance__process")
+        .order_by("entered_at", "id")
+    )
