@@ -45,7 +45,7 @@ def process_document(process: Process) -> dict[str, Any]:
                 "fields": [{"name": f.name, "required": f.required} for f in stage.fields.all()],
             }
             for stage in stages
-        ],  # fmt: skip
+        ],
         "transitions": [
             {
                 "name": rule.name,
@@ -54,7 +54,7 @@ def process_document(process: Process) -> dict[str, Any]:
                 "to": keys[rule.to_stage_id],
             }
             for rule in process.transitions.prefetch_related("from_stages").order_by("position")
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -141,14 +141,13 @@ def _check(data: object) -> dict[str, Any]:
 def process_save(*, process: Process | None, by: Actor, data: object) -> Process:
     """Create (``process`` None) or replace a process from its document."""
     doc = _check(data)
-    if Process.objects.exclude(pk=getattr(process, "pk", None)).filter(name=doc["name"]).exists():
+    others = Process.objects.exclude(pk=process.pk) if process else Process.objects.all()
+    if others.filter(name=doc["name"]).exists():
         raise _problem("name", "Another process has this name.")
     new = process is None
     before = None if new else record_snapshot(process)  # type: ignore[arg-type]
     if doc["is_default"]:
-        Process.objects.filter(is_default=True).exclude(pk=getattr(process, "pk", None)).update(
-            is_default=False
-        )
+        others.filter(is_default=True).update(is_default=False)
     if process is None:
         process = Process(version=0)
     elif process.is_default and not doc["is_default"]:

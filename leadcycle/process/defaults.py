@@ -14,10 +14,14 @@ STAGES: Final[list[tuple[str, str, str, bool, list[tuple[str, bool]]]]] = [
         "",
         False,
         [
-            ("purchase_timeframe", False), ("budget", False), ("purchase_process", False),
-            ("need", False), ("description", False), ("telemarketing_ready", False),
+            ("purchase_timeframe", False),
+            ("budget", False),
+            ("purchase_process", False),
+            ("need", False),
+            ("description", False),
+            ("telemarketing_ready", False),
             ("sales_ready", False),
-        ],  # fmt: skip
+        ],
     ),
     (
         "telemarketing_acceptance",
@@ -32,13 +36,22 @@ STAGES: Final[list[tuple[str, str, str, bool, list[tuple[str, bool]]]]] = [
         "telemarketing",
         False,
         [
-            ("purchase_timeframe", False), ("budget", False), ("purchase_process", False),
-            ("need", True), ("description", False), ("sales_ready", False),
-        ],  # fmt: skip
+            ("purchase_timeframe", False),
+            ("budget", False),
+            ("purchase_process", False),
+            ("need", True),
+            ("description", False),
+            ("sales_ready", False),
+        ],
     ),
-    ("sales_acceptance", "Sales acceptance", "sales", True, [("owner", True),
-                                                             ("sales_accepted", False)]),
-]  # fmt: skip
+    (
+        "sales_acceptance",
+        "Sales acceptance",
+        "sales",
+        True,
+        [("owner", True), ("sales_accepted", False)],
+    ),
+]
 
 # name, trigger, from stage keys (empty: any stage before the target), to stage key
 TRANSITIONS: Final[list[tuple[str, str, list[str], str]]] = [

@@ -15,7 +15,8 @@ the required fields of the stages it passes), ``process_switch`` (the old instan
 inactive, with its history).
 
 A lead at a stage with a queue is in that queue; entering a stage that ``creates_task``
-creates a task in the queue for it. After commit ``stage_entered(sender, lead_ids, stage_id)`` is sent.
+creates a task in the queue for it. After commit ``stage_entered(sender, lead_ids, stage_id)``
+is sent.
 """
 
 import datetime
@@ -111,7 +112,7 @@ def instances_ensure(lead_ids: Sequence[int]) -> None:
                     "created_at": now,
                 }
                 for lead_id, created_at in missing
-            ],  # fmt: skip
+            ],
             columns=(
                 "lead_id",
                 "process_id",
@@ -122,7 +123,7 @@ def instances_ensure(lead_ids: Sequence[int]) -> None:
                 "finished_at",
                 "outcome",
                 "created_at",
-            ),  # fmt: skip
+            ),
             skip_conflicts_on="*",
             returning=("id", "lead_id"),
         )
@@ -139,7 +140,7 @@ def instances_ensure(lead_ids: Sequence[int]) -> None:
                     "reason": "new lead",
                 }
                 for pk, lead_id in created
-            ],  # fmt: skip
+            ],
             columns=("instance_id", "stage_id", "entered_at", "left_at", "by_id", "reason"),
         )
 
@@ -182,7 +183,7 @@ def _move(
                 "reason": reason[:200],
             }
             for pk in ids
-        ],  # fmt: skip
+        ],
         columns=("instance_id", "stage_id", "entered_at", "left_at", "by_id", "reason"),
     )
     ProcessInstance.objects.filter(id__in=ids).update(stage=to, entered_at=now)
@@ -208,7 +209,7 @@ def _move(
                     "updated_at": now,
                 }
                 for lead_id, topic, contact_id in leads
-            ],  # fmt: skip
+            ],
             columns=(
                 "kind",
                 "subject",
@@ -222,7 +223,7 @@ def _move(
                 "owner_id",
                 "created_at",
                 "updated_at",
-            ),  # fmt: skip
+            ),
         )
     stage_id = to.pk
     transaction.on_commit(
