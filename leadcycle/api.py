@@ -183,6 +183,7 @@ from leadcycle.interactions.api import router as interactions_router  # noqa: E4
 from leadcycle.interactions.public_api import router as public_tracking_router  # noqa: E402
 from leadcycle.linkedin.api import router as linkedin_router  # noqa: E402
 from leadcycle.linkedin.public_api import router as linkedin_webhook_router  # noqa: E402
+from leadcycle.process.api import router as process_router  # noqa: E402
 from leadcycle.scoring.api import router as scoring_router  # noqa: E402
 from leadcycle.segments.api import router as segments_router  # noqa: E402
 from leadcycle.users.api import router as users_router  # noqa: E402
@@ -195,6 +196,7 @@ api.add_router("/", interactions_router)
 api.add_router("/", scoring_router)
 api.add_router("/", imports_router)
 api.add_router("/", segments_router)
+api.add_router("/", process_router)
 api.add_router("/public", public_intake_router)
 api.add_router("/public", public_events_router)
 api.add_router("/public", linkedin_webhook_router)
