@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),
     path("", include("leadcycle.notifications.urls")),
+    path("", include("leadcycle.process.urls")),
     path("", include("leadcycle.crm.urls")),
     path("intake/", include("leadcycle.intake.urls")),
     path("events/", include("leadcycle.events.urls")),

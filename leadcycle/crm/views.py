@@ -335,6 +335,10 @@ def record_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
         "can_view_interactions": can(request.user, "view", Interaction),
         **ui.detail_context(record),
     }
+    if key == "lead":
+        from leadcycle.process.views import bar_context
+
+        context["process_bar"] = bar_context(request, record)
     return render(request, ui.detail_template, context)
 
 

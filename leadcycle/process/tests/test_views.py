@@ -1,0 +1,122 @@
+"""The process pages: the bar on the lead page (htmx and plain forms), qualification with
+duplicates offered, the queues, process administration."""
+
+import json
+
+import pytest
+
+from leadcycle.crm.models import Lead, Opportunity
+from leadcycle.process.models import Process
+from leadcycle.process.services import instance_for
+from leadcycle.testing.factories import ContactFactory, LeadFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+HX = {"HX-Request": "true"}
+
+
+def test_the_lead_page_shows_the_bar_and_its_buttons_move_the_lead(ui_client):
+    lead = LeadFactory(topic="Fleet tracking")
+    tm = ui_client("telemarketer")
+    page = tm.get(f"/leads/{lead.pk}/").content.decode()
+    assert 'id="process-bar"' in page and 'aria-current="step"' in page
+    assert "Automated marketing qualification" in page
+    # Open another stage's fields (htmx), then tick telemarketing-ready in it
+    amq = instance_for(lead).process.stages.get(key="marketing_qualification")
+    panel = tm.get(f"/leads/{lead.pk}/process/?stage={amq.pk}", headers=HX).content.decode()
+    assert 'name="telemarketing_ready"' in panel
+    moved = tm.post(f"/leads/{lead.pk}/process/act/", {
+        "action": "save", "stage": amq.pk, "fields": ["telemarketing_ready", "need"],
+        "telemarketing_ready": "on", "need": "",
+    }, headers=HX).content.decode()  # fmt: skip
+    assert "Now at <b>Telemarketing acceptance</b>" in moved
+    assert instance_for(lead).stage.key == "telemarketing_acceptance"
+    # Next stage from telemarketing qualification without "need": refused inline
+    tm.post(f"/leads/{lead.pk}/process/act/", {"action": "save", "fields": ["accept_telemarketing"],
+                                               "accept_telemarketing": "on"}, headers=HX)  # fmt: skip
+    refused = tm.post(f"/leads/{lead.pk}/process/act/", {"action": "next"}, headers=HX)
+    assert 'id="process-error"' in refused.content.decode()
+    assert "need" in refused.content.decode()
+    assert instance_for(lead).stage.key == "telemarketing_qualification"
+    # Without JavaScript the same form posts and redirects back
+    plain = tm.post(f"/leads/{lead.pk}/process/act/", {
+        "action": "next", "fields": ["need", "sales_ready"], "need": "40 seats", "sales_ready": "on",
+    })  # fmt: skip
+    assert plain.status_code == 302
+    assert instance_for(lead).stage.key == "sales_acceptance"
+
+
+def test_roles_that_cannot_change_leads_see_the_bar_without_buttons(ui_client):
+    lead = LeadFactory()
+    UserFactory(username="viewer")
+    marketer = ui_client("marketer")  # marketers may change leads
+    assert "Next stage" in marketer.get(f"/leads/{lead.pk}/").content.decode()
+    client = ui_client("administrator")
+    assert client.post(f"/leads/{lead.pk}/process/act/", {"action": "bogus"}).status_code == 302
+
+
+def test_disqualify_from_the_bar_needs_a_reason(ui_client):
+    lead = LeadFactory()
+    seller = ui_client("seller")
+    bad = seller.post(f"/leads/{lead.pk}/process/act/", {"action": "disqualify", "reason": ""},
+                      headers=HX)  # fmt: skip
+    assert "Say why" in bad.content.decode()
+    assert Lead.objects.get().status == "open"
+    ok = seller.post(f"/leads/{lead.pk}/process/act/", {"action": "disqualify", "reason": "lost"},
+                     headers=HX)  # fmt: skip
+    assert ok["HX-Refresh"] == "true" and Lead.objects.get().status == "disqualified"
+    page = seller.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Reactivate" in page and "(Lost)" in page
+
+
+def test_the_qualify_page_offers_duplicates_then_links_them(ui_client):
+    existing = ContactFactory(email="ada@example.com")
+    lead = LeadFactory(parent_contact=None, parent_account=None)
+    seller = ui_client("seller")
+    form = seller.get(f"/leads/{lead.pk}/qualify/").content.decode()
+    assert 'name="create_opportunity" checked' in form
+    offered = seller.post(f"/leads/{lead.pk}/qualify/", {
+        "create_contact": "on", "create_opportunity": "on", "contact_email": "ADA@example.com",
+    })  # fmt: skip
+    assert offered.status_code == 422
+    html = offered.content.decode()
+    assert f'name="link_contact_id" value="{existing.pk}"' in html
+    done = seller.post(f"/leads/{lead.pk}/qualify/", {
+        "link_contact_id": existing.pk, "create_opportunity": "on", "value": "500",
+    })  # fmt: skip
+    opportunity = Opportunity.objects.get()
+    assert done.status_code == 302 and done["Location"] == f"/opportunities/{opportunity.pk}/"
+    assert opportunity.contact == existing and str(opportunity.value) == "500.00"
+
+
+def test_queue_pages_list_the_waiting_leads_oldest_first(ui_client):
+    from leadcycle.process.services import steps_set
+
+    first, second = LeadFactory(topic="First"), LeadFactory(topic="Second")
+    for lead in (first, second):
+        steps_set(lead=lead, by=None, values={"telemarketing_ready": True})
+    page = ui_client("telemarketer").get("/queues/telemarketing/").content.decode()
+    assert page.index("First") < page.index("Second")
+    assert ui_client("telemarketer").get("/queues/elsewhere/").status_code == 404
+
+
+def test_administrators_copy_and_edit_a_process_in_the_ui(ui_client):
+    admin = ui_client("administrator")
+    default = Process.objects.get(is_default=True)
+    copied = admin.post(f"/processes/{default.pk}/copy/")
+    copy = Process.objects.get(name=f"Copy of {default.name}")
+    assert copied["Location"] == f"/processes/{copy.pk}/"
+    editor = admin.get(f"/processes/{copy.pk}/").content.decode()
+    assert "telemarketing_acceptance" in editor
+    from leadcycle.process.admin_services import process_document
+
+    doc = process_document(copy)
+    doc["name"] = "Events process"
+    doc["stages"][0]["fields"][0]["required"] = True
+    saved = admin.post(f"/processes/{copy.pk}/", {"document": json.dumps(doc)})
+    assert saved.status_code == 302
+    copy.refresh_from_db()
+    assert copy.name == "Events process" and copy.version == 2
+    bad = admin.post(f"/processes/{copy.pk}/", {"document": "{not json"})
+    assert bad.status_code == 422 and "Not valid JSON" in bad.content.decode()
+    assert ui_client("seller").post(f"/processes/{default.pk}/copy/").status_code == 403
+    assert "Events process" in admin.get("/processes/").content.decode()
