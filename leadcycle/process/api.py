@@ -8,6 +8,7 @@ processes (administrators). Refusals name the reason: ``required_fields`` (with 
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
@@ -218,8 +219,8 @@ def queue_list(
             "unknown_queue", "No such queue.", fields={"name": "telemarketing or sales"},
             status=404,
         )  # fmt: skip
-    owner = request.user if mine else None
-    return selectors.queue(name, owner=owner, unaccepted=unaccepted)  # type: ignore[arg-type]
+    owner = request.user if mine and isinstance(request.user, User) else None
+    return selectors.queue(name, owner=owner, unaccepted=unaccepted)
 
 
 @router.get("/process/settings", response=schemas.SettingsOut, operation_id="process_settings_get")

@@ -31,11 +31,13 @@ def _errors(exc: ValidationError | DomainError) -> tuple[str, dict[str, str]]:
     return " ".join(exc.messages), {}
 
 
-def bar_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, Any]:
-    """The bar's context: the process, the stage whose fields are open (``?stage=``; default
-    the current one), and what the user may do."""
+def bar_context(
+    request: HttpRequest, lead: Lead, *, stage: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The bar's context: the process, the stage whose fields are open (``stage``, else
+    ``?stage=``; default the current one), and what the user may do."""
     state = selectors.lead_process(lead)
-    wanted = request.GET.get("stage") or request.POST.get("stage")
+    wanted = stage if stage is not None else request.GET.get("stage") or request.POST.get("stage")
     open_stage = next(
         (s for s in state["stages"] if str(s["id"]) == str(wanted)),
         next(s for s in state["stages"] if s["state"] == "current"),
@@ -72,7 +74,7 @@ def _posted_steps(request: HttpRequest) -> dict[str, Any]:
             values[name] = name in request.POST
         elif step.kind in ("contact", "account", "user"):
             raw = raw.strip()
-            values[name] = int(raw) if raw.isdigit() else (None if not raw else raw)
+            values[name] = int(raw) if raw.isdigit() else (raw or None)
         else:
             values[name] = raw
     return values
@@ -85,7 +87,7 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
     require(request.user, "change", Lead)
     lead = get_object_or_404(Lead, pk=lead_id)
     action = request.POST.get("action", "save")
-    error, fields = "", {}
+    error, fields = "", dict[str, str]()
     try:
         if action == "save":
             services.steps_set(lead=lead, by=request.user, values=_posted_steps(request))
@@ -118,11 +120,12 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
         error, fields = _errors(exc)
     lead.refresh_from_db()
     if request.headers.get("HX-Request"):
-        extra = {"error": error, "field_errors": fields}
-        if action in ("next", "move", "switch") and not error:
-            request.POST = request.POST.copy()
-            request.POST["stage"] = ""
-        response = render(request, "process/_bar.html", bar_context(request, lead, **extra))
+        # After a move the current stage's fields are the ones to show.
+        moved = action in ("next", "move", "switch") and not error
+        context = bar_context(
+            request, lead, stage="" if moved else None, error=error, field_errors=fields
+        )
+        response = render(request, "process/_bar.html", context)
         if action in ("disqualify", "reactivate") and not error:
             response["HX-Refresh"] = "true"  # the status shows in the page head too
         return response
@@ -171,7 +174,7 @@ def lead_qualify(request: HttpRequest, lead_id: int) -> HttpResponse:
         "create_account": settings.create_account,
         "create_opportunity": settings.create_opportunity,
     }
-    error, fields = "", {}
+    error, fields = "", dict[str, str]()
     duplicates = qualify.Duplicates()
     if request.method == "POST":
         data = _qualify_data(request)
@@ -205,11 +208,8 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404("No such queue.")
     mine = request.GET.get("mine") == "1"
     unaccepted = request.GET.get("unaccepted") == "1"
-    items = selectors.queue(
-        name,
-        owner=request.user if mine else None,
-        unaccepted=unaccepted,  # type: ignore[arg-type]
-    )
+    owner = request.user if mine and isinstance(request.user, User) else None
+    items = selectors.queue(name, owner=owner, unaccepted=unaccepted)
     context = {"name": name, "title": QUEUE_TITLES[name], "items": items, "mine": mine,
                "unaccepted": unaccepted}  # fmt: skip
     return render(request, "process/queue.html", context)
@@ -248,7 +248,7 @@ def process_edit(request: HttpRequest, process_id: int | None = None) -> HttpRes
                                 "fields": []} for key, name, queue, task, _ in STAGES[:1]],
                     "transitions": []}  # fmt: skip
     text = json.dumps(document, indent=2)
-    error, fields = "", {}
+    error, fields = "", dict[str, str]()
     if request.method == "POST":
         text = request.POST.get("document", "")
         try:
