@@ -31,6 +31,7 @@ def dashboard_for(*, user: User) -> dict[str, Any]:
         data["recent_leads"] = list(
             Lead.objects.select_related("parent_contact").order_by("-created_at")[:10]
         )
+        data.update(_process_lists(user))
     if can(user, "view", Contact):
         data["contact_count"] = Contact.objects.count()
     if can(user, "view", Opportunity):
@@ -47,3 +48,21 @@ def dashboard_for(*, user: User) -> dict[str, Any]:
             .order_by("due_at")[:10]
         )
     return data
+
+
+def _process_lists(user: User) -> dict[str, Any]:
+    """The business-process work lists of the user's roles (SPEC §6): a telemarketer's queue,
+    a seller's accepted sales-ready leads, a manager's leads waiting for a seller (oldest
+    first)."""
+    from leadcycle.process.selectors import queue
+    from leadcycle.users.roles import ADMINISTRATOR, SALES_MANAGER, SELLER, TELEMARKETER
+
+    roles = set(user.groups.values_list("name", flat=True))
+    lists: dict[str, Any] = {}
+    if roles & {TELEMARKETER, ADMINISTRATOR}:
+        lists["telemarketing_queue"] = queue("telemarketing", limit=10)
+    if SELLER in roles:
+        lists["my_sales_ready"] = queue("sales", owner=user, limit=10)
+    if roles & {SALES_MANAGER, ADMINISTRATOR}:
+        lists["unassigned_sales_ready"] = queue("sales", unaccepted=True, limit=10)
+    return lists

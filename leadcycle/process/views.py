@@ -87,6 +87,7 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
     require(request.user, "change", Lead)
     lead = get_object_or_404(Lead, pk=lead_id)
     action = request.POST.get("action", "save")
+    before = services.instance_for(lead).stage_id
     error, fields = "", dict[str, str]()
     try:
         if action == "save":
@@ -120,8 +121,8 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
         error, fields = _errors(exc)
     lead.refresh_from_db()
     if request.headers.get("HX-Request"):
-        # After a move the current stage's fields are the ones to show.
-        moved = action in ("next", "move", "switch") and not error
+        # After a move (by hand or by the rules) the new stage's fields are the ones to show.
+        moved = services.instance_for(lead).stage_id != before
         context = bar_context(
             request, lead, stage="" if moved else None, error=error, field_errors=fields
         )
