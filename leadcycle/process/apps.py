@@ -7,7 +7,13 @@ class ProcessConfig(AppConfig):
     verbose_name = "Business process"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from leadcycle.changes import records_committed
+        from leadcycle.process.defaults import defaults_ensure
+
+        # After a flush (transactional tests) too: there is always a process to follow.
+        post_migrate.connect(defaults_ensure, sender=self, dispatch_uid="process_defaults")
         from leadcycle.process.services import on_leads_changed
         from leadcycle.scoring.events import lead_sales_ready, leads_scored
 

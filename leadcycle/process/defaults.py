@@ -94,3 +94,11 @@ def create(apps: Any, *, name: str = DEFAULT_NAME, is_default: bool = True) -> A
         )  # fmt: skip
         rule.from_stages.set([stages[key] for key in sources])
     return process
+
+
+def defaults_ensure(**_: object) -> None:
+    """``post_migrate``: the default process, when there is no process at all."""
+    from django.apps import apps
+
+    if not apps.get_model("process", "Process").objects.exists():
+        create(apps)
