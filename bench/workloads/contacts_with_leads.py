@@ -35,6 +35,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench.cleanup import delete_lead_dependents_above
 from bench.dataset import CAMPAIGNS, FIRST_NAMES, FREE_MAIL, JOB_TITLES, LAST_NAMES
 from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register, step
 from bench.workloads import contacts_with_leads_sql as sql
@@ -371,6 +372,7 @@ class ContactsWithLeadsService(Workload):
         m = self.marks
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM audit_auditentry WHERE id > %s", [m.audit])
+            delete_lead_dependents_above(cursor, m.lead)
             cursor.execute("DELETE FROM crm_lead WHERE id > %s", [m.lead])
             cursor.execute("DELETE FROM crm_contact WHERE id > %s", [m.contact])
 

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from bench.cleanup import delete_lead_dependents_above
 from bench.dataset import CAMPAIGNS, FIRST_NAMES, LAST_NAMES
 from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register, step
 from leadcycle.crm.normalize import normalize_email
@@ -300,6 +301,7 @@ class ImportLeads(Workload):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM imports_importrowerror WHERE job_id > %s", [m.job])
             cursor.execute("DELETE FROM imports_importjob WHERE id > %s", [m.job])
+            delete_lead_dependents_above(cursor, m.lead)
             cursor.execute("DELETE FROM crm_lead WHERE id > %s", [m.lead])
             cursor.execute("DELETE FROM crm_contact WHERE id > %s", [m.contact])
             cursor.execute("DELETE FROM crm_account WHERE id > %s", [m.account])

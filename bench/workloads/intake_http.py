@@ -53,6 +53,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from bench.cleanup import delete_lead_dependents_above
 from bench.dataset import COMPANY_KINDS, COMPANY_WORDS, FIRST_NAMES, FREE_MAIL, LAST_NAMES
 from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register
 from bench.workloads.contacts_with_leads import _retype
@@ -783,6 +784,7 @@ class IntakeHttp(Workload):
     def _undo(self) -> None:
         m = self.marks
         with transaction.atomic(), connection.cursor() as cursor:
+            delete_lead_dependents_above(cursor, m.lead)
             for key in ("interaction", "submission", "match_key", "audit", "lead", "contact",
                         "account"):  # fmt: skip
                 table = _MARKED_TABLES[key]

@@ -179,8 +179,9 @@ class Lead(TimestampedOwned):
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    # Bulk paths insert leads by hand-written SQL: the database fills new columns itself.
     status_reason = models.CharField(
-        max_length=200, blank=True, help_text="Why the lead was disqualified."
+        max_length=200, blank=True, default="", db_default="", help_text="Why it was disqualified."
     )
     sales_ready = models.BooleanField(default=False)
     telemarketing_ready = models.BooleanField(default=False)
@@ -231,7 +232,7 @@ class Opportunity(TimestampedOwned):
         max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.QUALIFY)
-    campaign = models.CharField(max_length=200, blank=True)
+    campaign = models.CharField(max_length=200, blank=True, default="", db_default="")
     expected_close = models.DateField(null=True, blank=True)
 
     class Meta:

@@ -234,16 +234,23 @@ def _move(
 # Rules -------------------------------------------------------------------------------------
 
 
-def _trigger_q(trigger: str) -> Q | None:
+def _trigger_q(trigger: str, *, on_lead: bool = False) -> Q | None:
+    """The test of a trigger as a filter on process instances (``on_lead``: on leads)."""
     from leadcycle.scoring.models import LeadScore
 
+    lead = "pk" if on_lead else "lead_id"
     if trigger == "scored":
-        return Q(Exists(LeadScore.objects.filter(lead_id=OuterRef("lead_id"))))
+        return Q(Exists(LeadScore.objects.filter(lead_id=OuterRef(lead))))
     name = trigger.removeprefix("step:")
     step = STEPS.get(name)
     if step is None or step.kind != "boolean" or trigger == name:
         return None
-    return Q(**{f"lead__{name}": True}) if step.on_lead else Q(**{f"values__{name}": True})
+    if step.on_lead:
+        return Q(**{name if on_lead else f"lead__{name}": True})
+    if on_lead:
+        ticked = ProcessInstance.objects.filter(lead_id=OuterRef("pk"), active=True)
+        return Q(Exists(ticked.filter(**{f"values__{name}": True})))
+    return Q(**{f"values__{name}": True})
 
 
 def _rules() -> list[tuple[Transition, list[int], Q]]:
@@ -298,6 +305,16 @@ def advance(lead_ids: Sequence[int] | None = None) -> int:
 
 
 def _advance_chunk(chunk: list[int], rules: list[tuple[Transition, list[int], Q]]) -> int:
+    # Only leads some rule's trigger holds for can move: one read finds them, and the others
+    # (most new leads: no score, nothing ticked) cost nothing more.
+    wanted = Q()
+    for rule, _, _ in rules:
+        wanted |= _trigger_q(rule.trigger, on_lead=True) or Q(pk__in=[])
+    chunk = list(
+        Lead.objects.filter(wanted, id__in=chunk, status=Lead.Status.OPEN).values_list(
+            "id", flat=True
+        )
+    )
     if not chunk:
         return 0
     instances_ensure(chunk)

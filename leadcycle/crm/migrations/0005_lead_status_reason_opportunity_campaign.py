@@ -13,12 +13,16 @@ class Migration(migrations.Migration):
             model_name="lead",
             name="status_reason",
             field=models.CharField(
-                blank=True, help_text="Why the lead was disqualified.", max_length=200
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Why it was disqualified.",
+                max_length=200,
             ),
         ),
         migrations.AddField(
             model_name="opportunity",
             name="campaign",
-            field=models.CharField(blank=True, max_length=200),
+            field=models.CharField(blank=True, db_default="", default="", max_length=200),
         ),
     ]

@@ -67,7 +67,9 @@ def test_two_leads_walk_to_opportunities(live_server: Any, open_page: Callable[.
     expect(page.locator("#process-history")).not_to_contain_text("Telemarketing")
     accept_and_qualify(page, "sven", "Fleet tracking")
     opportunity = Opportunity.objects.get(lead=fast)
-    assert opportunity.campaign == "Spring" and opportunity.owner.username == "sven"  # the accepted seller
+    assert (
+        opportunity.campaign == "Spring" and opportunity.owner.username == "sven"
+    )  # the accepted seller
 
     # Telemarketing path: telemarketing-ready, accepted, qualified by the call, sales-ready
     page.goto(f"{live_server.url}/leads/{slow.pk}/")
