@@ -102,6 +102,7 @@ class LeadForm(OwnedForm):
             "parent_contact",
             "parent_account",
             "status",
+            "status_reason",
             "sales_ready",
             "telemarketing_ready",
             "description",

@@ -143,6 +143,7 @@ class LeadPatch(StrictSchema):
     parent_contact_id: int | None = None
     parent_account_id: int | None = None
     status: LeadStatusT | None = None
+    status_reason: Annotated[str, Field(max_length=200)] | None = None
     sales_ready: bool | None = None
     telemarketing_ready: bool | None = None
     description: Str10000 | None = None
@@ -158,6 +159,7 @@ class LeadOut(Schema):
     parent_contact_id: int | None
     parent_account_id: int | None
     status: str
+    status_reason: str
     sales_ready: bool
     telemarketing_ready: bool
     description: str
@@ -180,6 +182,7 @@ class OpportunityIn(StrictSchema):
     account_id: int | None = None
     value: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] = Decimal(0)
     stage: StageT = "qualify"
+    campaign: Annotated[str, Field(max_length=200)] = ""
     expected_close: datetime.date | None = None
     owner_id: int | None = None
 
@@ -202,6 +205,7 @@ class OpportunityOut(Schema):
     account_id: int | None
     value: Decimal
     stage: str
+    campaign: str
     expected_close: datetime.date | None
     owner_id: int | None
     created_at: datetime.datetime

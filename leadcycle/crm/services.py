@@ -283,6 +283,17 @@ def lead_update(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Lead:
             "A lead with an opportunity cannot be disqualified.",
             fields={"status": "This lead has an opportunity."},
         )
+    if (
+        data.get("status") == Lead.Status.DISQUALIFIED
+        and lead.status != Lead.Status.DISQUALIFIED
+        and not str(data.get("status_reason") or "").strip()
+    ):
+        raise DomainError(
+            "reason_required",
+            "Say why the lead is disqualified (status_reason).",
+            fields={"status_reason": "Why the lead is disqualified."},
+            status=422,
+        )
     lead = _save_changes(lead, by=by, data=data)
     records_changed(lead_ids=[lead.pk])
     return lead

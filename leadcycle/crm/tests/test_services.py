@@ -264,11 +264,18 @@ def test_lead_with_an_opportunity_cannot_be_disqualified_and_stays_unchanged(act
     assert not AuditEntry.objects.exists()
 
 
-def test_lead_without_an_opportunity_can_be_disqualified(actor):
+def test_lead_without_an_opportunity_can_be_disqualified_with_a_reason(actor):
     lead = LeadFactory()
-    services.lead_update(lead=lead, by=actor, data={"status": "disqualified"})
+    with pytest.raises(DomainError) as exc:
+        services.lead_update(lead=lead, by=actor, data={"status": "disqualified"})
+    assert exc.value.code == "reason_required" and "status_reason" in exc.value.fields
     lead.refresh_from_db()
-    assert lead.status == Lead.Status.DISQUALIFIED
+    assert lead.status == Lead.Status.OPEN
+    services.lead_update(
+        lead=lead, by=actor, data={"status": "disqualified", "status_reason": "Lost"}
+    )
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.DISQUALIFIED and lead.status_reason == "Lost"
 
 
 def test_lead_with_an_opportunity_cannot_be_deleted(actor):

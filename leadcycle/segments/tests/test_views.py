@@ -136,7 +136,7 @@ def test_the_builder_draws_nested_groups_and_reads_back_what_it_drew(ui_client):
     }  # fmt: skip
     assert marketer.post(f"/segments/{segment.pk}/edit/", posted).status_code == 302
     segment.refresh_from_db()
-    assert json.dumps(segment.query) == json.dumps(NESTED)
+    assert segment.query == NESTED
 
 
 def test_add_group_makes_a_group_that_takes_rows_and_errors_land_inside_it(ui_client):
