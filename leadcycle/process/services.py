@@ -161,6 +161,7 @@ def _move(
     by: Actor,
     reason: str,
     now: datetime.datetime | None = None,
+    create_tasks: bool = True,
 ) -> None:
     """Move these (instance id, lead id) pairs to ``to``: close their open visits, open one in
     ``to``, and, when ``to`` has a queue, a task in it for each lead. Set-based."""
@@ -187,7 +188,7 @@ def _move(
         columns=("instance_id", "stage_id", "entered_at", "left_at", "by_id", "reason"),
     )
     ProcessInstance.objects.filter(id__in=ids).update(stage=to, entered_at=now)
-    if to.queue and to.creates_task:
+    if to.queue and to.creates_task and create_tasks:
         leads = Lead.objects.filter(id__in=lead_ids).values_list("id", "topic", "parent_contact")
         insert_rows(
             Task,
@@ -277,9 +278,10 @@ def _rules() -> list[tuple[Transition, list[int], Q]]:
     return rules
 
 
-def advance(lead_ids: Sequence[int] | None = None) -> int:
+def advance(lead_ids: Sequence[int] | None = None, *, create_tasks: bool = True) -> int:
     """Apply the transition rules to these open leads (None: every open lead, by id range);
-    returns how many moves were made. Each chunk is one transaction."""
+    returns how many moves were made. Each chunk is one transaction. ``create_tasks=False``:
+    no queue tasks (a load that brings its own)."""
     rules = _rules()
     if not rules:
         return 0
@@ -296,15 +298,17 @@ def advance(lead_ids: Sequence[int] | None = None) -> int:
                 ).values_list("id", flat=True)
             )
             with transaction.atomic():
-                moved += _advance_chunk(chunk, rules)
+                moved += _advance_chunk(chunk, rules, create_tasks)
         return moved
     for chunk in _chunks(sorted(set(lead_ids))):
         with transaction.atomic():
-            moved += _advance_chunk(chunk, rules)
+            moved += _advance_chunk(chunk, rules, create_tasks)
     return moved
 
 
-def _advance_chunk(chunk: list[int], rules: list[tuple[Transition, list[int], Q]]) -> int:
+def _advance_chunk(
+    chunk: list[int], rules: list[tuple[Transition, list[int], Q]], create_tasks: bool = True
+) -> int:
     # Only leads some rule's trigger holds for can move: one read finds them, and the others
     # (most new leads: no score, nothing ticked) cost nothing more.
     wanted = Q()
@@ -331,7 +335,14 @@ def _advance_chunk(chunk: list[int], rules: list[tuple[Transition, list[int], Q]
                 lead__status=Lead.Status.OPEN,
             ).values_list("id", "lead_id")
         )
-        _move(pairs, rule.to_stage, by=None, reason=f"rule: {rule.name}", now=now)
+        _move(
+            pairs,
+            rule.to_stage,
+            by=None,
+            reason=f"rule: {rule.name}",
+            now=now,
+            create_tasks=create_tasks,
+        )
         moved += len(pairs)
     return moved
 
