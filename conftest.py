@@ -50,3 +50,13 @@ def ui_client(role_user: Callable[[str], object]) -> Callable[[str], Client]:
         return client
 
     return make
+
+
+@pytest.fixture
+def on_postgresql() -> None:
+    """Skip unless the suite runs on PostgreSQL: races need concurrent writers (SQLite
+    serialises them)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs concurrent writers: run with DATABASE_URL=postgres://…")

@@ -19,12 +19,6 @@ from leadcycle.events.services import event_create, registration_cancel, registr
 N = 20
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("the race needs concurrent writers: run with DATABASE_URL=postgres://…")
-
-
 def _event(**overrides: object) -> Event:
     start = timezone.now() + datetime.timedelta(days=3)
     return event_create(

@@ -41,12 +41,6 @@ def _run_concurrently(form_id: int, payloads: list[dict[str, str]]) -> list[Base
     return errors
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("the race needs concurrent writers: run with DATABASE_URL=postgres://…")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_submissions_of_one_new_person(on_postgresql, make_form):
     form = make_form()

@@ -17,12 +17,6 @@ from leadcycle.linkedin.services import linkedin_response_apply, linkedin_sync
 from leadcycle.linkedin.tests.conftest import lead_response, now_ms
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("the race needs concurrent writers: run with DATABASE_URL=postgres://…")
-
-
 def _at_once(work: Callable[[], object], n: int) -> list[BaseException]:
     barrier = threading.Barrier(n)
     errors: list[BaseException] = []

@@ -190,12 +190,6 @@ def test_administrators_copy_edit_and_create_processes(api_client):
     assert admin.delete(f"/api/v1/processes/{partners.pk}").status_code == 409  # in use
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("the race needs concurrent writers: run with DATABASE_URL=postgres://…")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_qualifications_create_one_opportunity(on_postgresql):
     from leadcycle.process.qualify import lead_qualify
