@@ -325,15 +325,19 @@ def _advance_chunk(
     moved = 0
     now = timezone.now()
     for rule, sources, test in rules:
+        # Locked (PostgreSQL): a concurrent run of the same rule waits, then finds the lead
+        # moved and leaves it; nobody enters a stage twice.
         pairs = list(
-            ProcessInstance.objects.filter(
+            ProcessInstance.objects.select_for_update(of=("self",))
+            .filter(
                 test,
                 active=True,
                 process_id=rule.process_id,
                 stage_id__in=sources,
                 lead_id__in=chunk,
                 lead__status=Lead.Status.OPEN,
-            ).values_list("id", "lead_id")
+            )
+            .values_list("id", "lead_id")
         )
         _move(
             pairs,

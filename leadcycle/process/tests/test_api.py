@@ -217,3 +217,36 @@ def test_two_concurrent_qualifications_create_one_opportunity(on_postgresql):
         thread.join(30)
     assert sorted(outcomes) == ["lead_closed", "qualified"]
     assert Opportunity.objects.filter(lead=lead).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_rule_runs_move_each_lead_once(on_postgresql):
+    from leadcycle.crm.models import Task
+    from leadcycle.process.models import StageVisit
+    from leadcycle.process.services import advance, instances_ensure
+
+    leads = LeadFactory.create_batch(20, telemarketing_ready=True)
+    ids = [lead.pk for lead in leads]
+    instances_ensure(ids)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(10)
+            advance(ids)
+        except BaseException as exc:  # collected and asserted on below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    entered = StageVisit.objects.filter(stage__key="telemarketing_acceptance")
+    assert entered.count() == 20
+    assert Task.objects.filter(queue="telemarketing").count() == 20
