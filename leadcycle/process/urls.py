@@ -11,6 +11,7 @@ urlpatterns = [
     path("queues/<str:name>/", views.queue_page, name="queue"),
     path("processes/", views.process_list, name="list"),
     path("processes/new/", views.process_edit, name="new"),
+    path("processes/settings/", views.settings_update, name="settings"),
     path("processes/<int:process_id>/", views.process_edit, name="edit"),
     path("processes/<int:process_id>/copy/", views.process_copy, name="copy"),
 ]

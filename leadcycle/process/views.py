@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from leadcycle.crm.models import Lead
 from leadcycle.errors import DomainError
 from leadcycle.process import admin_services, qualify, selectors, services
-from leadcycle.process.models import Process
+from leadcycle.process.models import Process, ProcessSettings
 from leadcycle.process.steps import STEPS
 from leadcycle.users.permissions import can, require
 
@@ -216,11 +216,31 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "process/queue.html", context)
 
 
+SETTINGS_FIELDS = ("create_account", "create_contact", "create_opportunity", "ask_each_time")
+
+
 def process_list(request: HttpRequest) -> HttpResponse:
     require(request.user, "view", Process)
     processes = Process.objects.prefetch_related("stages")
-    context = {"processes": processes, "can_add": can(request.user, "add", Process)}
+    context = {
+        "processes": processes,
+        "can_add": can(request.user, "add", Process),
+        "settings": services.process_settings(),
+        "can_change_settings": can(request.user, "change", ProcessSettings),
+    }
     return render(request, "process/list.html", context)
+
+
+@require_POST
+def settings_update(request: HttpRequest) -> HttpResponse:
+    """What qualifying creates by default, and whether users may choose each time."""
+    require(request.user, "change", ProcessSettings)
+    settings = services.process_settings()
+    for name in SETTINGS_FIELDS:
+        setattr(settings, name, name in request.POST)
+    settings.save()
+    messages.success(request, "Qualification settings saved.")
+    return redirect(reverse("process:list"))
 
 
 @require_POST

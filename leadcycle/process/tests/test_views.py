@@ -120,3 +120,19 @@ def test_administrators_copy_and_edit_a_process_in_the_ui(ui_client):
     assert bad.status_code == 422 and "Not valid JSON" in bad.content.decode()
     assert ui_client("seller").post(f"/processes/{default.pk}/copy/").status_code == 403
     assert "Events process" in admin.get("/processes/").content.decode()
+
+
+def test_administrators_set_what_qualifying_creates(ui_client):
+    from leadcycle.process.services import process_settings
+
+    admin = ui_client("administrator")
+    assert admin.post("/processes/settings/", {"create_contact": "on"}).status_code == 302
+    settings = process_settings()
+    assert settings.create_contact and not settings.create_opportunity
+    assert not settings.ask_each_time
+    # Without "ask each time" the form's choices are not the user's: the settings decide
+    lead = LeadFactory(parent_contact=ContactFactory())
+    ui_client("seller").post(f"/leads/{lead.pk}/qualify/", {"create_opportunity": "on"})
+    assert Lead.objects.get(pk=lead.pk).status == "qualified"
+    assert not Opportunity.objects.exists()
+    assert ui_client("seller").post("/processes/settings/", {}).status_code == 403
