@@ -254,36 +254,47 @@ def process_copy(request: HttpRequest, process_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def process_edit(request: HttpRequest, process_id: int | None = None) -> HttpResponse:
-    """A process as its document (stages, fields, rules), edited whole; the steps and
-    triggers it may use are listed beside it."""
+    """The process designer (stages, their fields, the rules), or, with ``?mode=json`` (or a
+    posted ``document``), the process as one JSON document."""
     process = get_object_or_404(Process, pk=process_id) if process_id else None
     require(request.user, "change" if process else "add", Process)
     from leadcycle.process.defaults import STAGES
+    from leadcycle.process.designer import document_from_post, rows_for
     from leadcycle.process.steps import TRIGGERS
 
     if process is not None:
-        document = admin_services.process_document(process)
+        document: Any = admin_services.process_document(process)
     else:
         document = {"name": "", "description": "", "is_default": False,
                     "stages": [{"key": key, "name": name, "queue": queue, "creates_task": task,
                                 "fields": []} for key, name, queue, task, _ in STAGES[:1]],
                     "transitions": []}  # fmt: skip
+    as_json = request.GET.get("mode") == "json" or "document" in request.POST
     text = json.dumps(document, indent=2)
     error, fields = "", dict[str, str]()
     if request.method == "POST":
-        text = request.POST.get("document", "")
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            error = f"Not valid JSON: {exc}"
-        else:
+        if as_json:
+            text = request.POST.get("document", "")
             try:
-                saved = admin_services.process_save(process=process, by=request.user, data=data)
+                document = json.loads(text)
+            except ValueError as exc:
+                error = f"Not valid JSON: {exc}"
+        else:
+            document = document_from_post(request.POST)
+        if not error:
+            try:
+                saved = admin_services.process_save(process=process, by=request.user, data=document)
             except (ValidationError, DomainError) as exc:
                 error, fields = _errors(exc)
             else:
                 messages.success(request, f"Process “{saved}” saved (version {saved.version}).")
-                return redirect(reverse("process:list"))
-    context = {"process": process, "text": text, "error": error, "field_errors": fields,
-               "steps": STEPS, "triggers": TRIGGERS}  # fmt: skip
-    return render(request, "process/edit.html", context, status=422 if error else 200)
+                return redirect(reverse("process:edit", args=[saved.pk]))
+    context: dict[str, Any] = {"process": process, "error": error, "field_errors": fields,
+                               "steps": STEPS, "triggers": TRIGGERS}  # fmt: skip
+    status = 422 if error else 200
+    if as_json:
+        return render(request, "process/edit.html", {**context, "text": text}, status=status)
+    if not isinstance(document, dict):
+        document = {}
+    context.update(doc=document, **rows_for(document))
+    return render(request, "process/designer.html", context, status=status)

@@ -136,3 +136,64 @@ def test_administrators_set_what_qualifying_creates(ui_client):
     assert Lead.objects.get(pk=lead.pk).status == "qualified"
     assert not Opportunity.objects.exists()
     assert ui_client("seller").post("/processes/settings/", {}).status_code == 403
+
+
+def _designer_post(doc):
+    """What the designer's form posts for this document (the browser's part)."""
+    from django.http import QueryDict
+
+    data = QueryDict(mutable=True)
+    data.update({"name": doc["name"], "description": doc["description"]})
+    if doc["is_default"]:
+        data["is_default"] = "on"
+    for n, stage in enumerate(doc["stages"]):
+        p = f"stage-{n}"
+        data.update({f"{p}-name": stage["name"], f"{p}-key": stage["key"],
+                     f"{p}-position": str(n + 1), f"{p}-queue": stage["queue"]})  # fmt: skip
+        if stage["creates_task"]:
+            data[f"{p}-task"] = "on"
+        for field in stage["fields"]:
+            data[f"{p}-field-{field['name']}"] = "on"
+            if field["required"]:
+                data[f"{p}-required-{field['name']}"] = "on"
+    for n, rule in enumerate(doc["transitions"]):
+        p = f"rule-{n}"
+        data.update({f"{p}-name": rule["name"], f"{p}-trigger": rule["trigger"],
+                     f"{p}-to": rule["to"], f"{p}-position": str(n + 1)})  # fmt: skip
+        for key in rule["from"]:
+            data.appendlist(f"{p}-from", key)
+    return data
+
+
+def test_the_designer_edits_stages_fields_and_rules_without_json(ui_client):
+    from leadcycle.process.admin_services import process_copy, process_document
+
+    admin = ui_client("administrator")
+    copy = process_copy(process=Process.objects.get(is_default=True), by=None, name="Partners")
+    page = admin.get(f"/processes/{copy.pk}/").content.decode()
+    assert 'name="stage-0-key" id="stage-0-key" value="inquiry"' in page
+    assert 'name="stage-4-required-owner" aria-label="Stage 5 requires Owner" checked' in page
+    assert "Add a stage" in page and 'placeholder="add a rule"' in page
+    data = _designer_post(process_document(copy))
+    # A new stage between the first two, requiring a budget; the telemarketing stages removed
+    data.update({"stage-9-name": "Partner check", "stage-9-position": "1.5",
+                 "stage-9-field-budget": "on", "stage-9-required-budget": "on",
+                 "stage-2-remove": "on", "stage-3-remove": "on"})  # fmt: skip
+    for n in (2, 3):  # the rules into the removed stages go too
+        data[f"rule-{n}-remove"] = "on"
+    data.update({"rule-9-name": "Partner approved", "rule-9-trigger": "step:sales_ready",
+                 "rule-9-to": "sales_acceptance", "rule-9-position": "9"})  # fmt: skip
+    saved = admin.post(f"/processes/{copy.pk}/", data)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    stages = list(copy.stages.order_by("position"))
+    assert [s.key for s in stages] == [
+        "inquiry", "partner_check", "marketing_qualification", "sales_acceptance",
+    ]  # fmt: skip
+    assert [(f.name, f.required) for f in stages[1].fields.all()] == [("budget", True)]
+    assert [t.name for t in copy.transitions.order_by("position")][-1] == "Partner approved"
+    # A rule into a stage the form no longer has is refused, naming it; nothing changes
+    data = _designer_post(process_document(copy))
+    data["rule-0-to"] = "nowhere"
+    refused = admin.post(f"/processes/{copy.pk}/", data)
+    assert refused.status_code == 422 and "transitions.0.to" in refused.content.decode()
+    assert copy.stages.count() == 4
