@@ -133,7 +133,11 @@ def lead_qualify(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Qualified
         contact = crm.contact_update(contact=contact, by=by, data={"account_id": account.pk})
     opportunity = None
     if _choice(data, "create_opportunity"):
-        extra = dict(data.get("opportunity") or {})
+        extra = {
+            k: v
+            for k, v in dict(data.get("opportunity") or {}).items()
+            if k in ("name", "value", "expected_close", "stage")
+        }
         opportunity = crm.opportunity_create(
             by=by,
             data={

@@ -103,6 +103,16 @@ def test_qualifying_offers_duplicates_for_linking_instead_of_creating(api_client
     assert existing.account == company
 
 
+def test_qualifying_cannot_point_the_opportunity_at_another_lead(api_client):
+    other = LeadFactory()
+    lead = LeadFactory()
+    done = post(api_client("seller"), f"/api/v1/leads/{lead.pk}/qualify",
+                {"opportunity": {"lead_id": other.pk, "value": "10"}})  # fmt: skip
+    assert done.status_code == 200
+    assert Opportunity.objects.get().lead == lead
+    assert Lead.objects.get(pk=other.pk).status == "open"
+
+
 def test_the_user_chooses_what_qualifying_creates(api_client):
     contact = ContactFactory()
     lead = LeadFactory(parent_contact=contact)
