@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
@@ -27,6 +28,10 @@ from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Channel, Contact, Lead, Opportunity, Task
 from leadcycle.crm.normalize import display_email, normalize_email
 from leadcycle.errors import DomainError
+
+# (sender, lead, old) inside the transaction that changed a lead's status (old None: created
+# closed); the business process ends or reopens the lead's instance.
+lead_status_changed = Signal()
 
 M = TypeVar("M", bound=models.Model)
 
@@ -237,7 +242,9 @@ def lead_create(
         contact = Contact.objects.filter(pk=data["parent_contact_id"]).first()
         if contact is not None and data.get("parent_account_id") is None:
             data["parent_account_id"] = contact.account_id
-    lead = _save_new(Lead(), by=by, data=_with_owner(by, data))
+    lead = _save_new(Lead(), by=by, data=_with_owner(by, _status_checked(None, data)))
+    if lead.status != Lead.Status.OPEN:
+        lead_status_changed.send(Lead, lead=lead, old=None)
     records_changed(lead_ids=[lead.pk])
     return LeadCreated(lead=lead, contact=contact, contact_created=created)
 
@@ -271,30 +278,48 @@ def _prefix_errors(exc: ValidationError, prefix: str) -> ValidationError:
     )
 
 
+def _status_checked(lead: Lead | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The one set of rules for a lead's status, whoever changes it (the lead form, the API,
+    qualifying): a lead with an opportunity is not disqualified, a qualified lead is not
+    reopened, a disqualified one says why; reopening clears the reason."""
+    data = dict(data)
+    old = lead.status if lead is not None else None
+    new = data.get("status", old)
+    if new == old or new not in Lead.Status.values:
+        return data  # unchanged, or not a status at all: the model's validation says so
+    if new == Lead.Status.DISQUALIFIED:
+        if lead is not None and Opportunity.objects.filter(lead=lead).exists():
+            raise DomainError(
+                "lead_has_opportunity",
+                "A lead with an opportunity cannot be disqualified.",
+                fields={"status": "This lead has an opportunity."},
+            )
+        if not str(data.get("status_reason") or "").strip():
+            raise DomainError(
+                "reason_required",
+                "Say why the lead is disqualified (status_reason).",
+                fields={"status_reason": "Why the lead is disqualified."},
+                status=422,
+            )
+    elif new == Lead.Status.OPEN and old == Lead.Status.QUALIFIED:
+        raise DomainError(
+            "lead_qualified",
+            "A qualified lead stays qualified: work on its opportunity instead.",
+            fields={"status": "qualified"},
+        )
+    elif new == Lead.Status.OPEN:
+        data.setdefault("status_reason", "")
+    return data
+
+
 @transaction.atomic
 def lead_update(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Lead:
-    """Change a lead's fields. A lead with an opportunity cannot be disqualified."""
-    if (
-        data.get("status") == Lead.Status.DISQUALIFIED
-        and Opportunity.objects.filter(lead=lead).exists()
-    ):
-        raise DomainError(
-            "lead_has_opportunity",
-            "A lead with an opportunity cannot be disqualified.",
-            fields={"status": "This lead has an opportunity."},
-        )
-    if (
-        data.get("status") == Lead.Status.DISQUALIFIED
-        and lead.status != Lead.Status.DISQUALIFIED
-        and not str(data.get("status_reason") or "").strip()
-    ):
-        raise DomainError(
-            "reason_required",
-            "Say why the lead is disqualified (status_reason).",
-            fields={"status_reason": "Why the lead is disqualified."},
-            status=422,
-        )
-    lead = _save_changes(lead, by=by, data=data)
+    """Change a lead's fields. Status changes follow ``_status_checked``; the business process
+    hears of them (``lead_status_changed``) in the same transaction."""
+    old = lead.status
+    lead = _save_changes(lead, by=by, data=_status_checked(lead, data))
+    if lead.status != old:
+        lead_status_changed.send(Lead, lead=lead, old=old)
     records_changed(lead_ids=[lead.pk])
     return lead
 

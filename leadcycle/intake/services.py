@@ -55,6 +55,7 @@ from leadcycle.intake.models import (
 )
 from leadcycle.intake.selectors import records_matching, strategy_values_complete
 from leadcycle.interactions.services import interaction_record, visitor_identify
+from leadcycle.locks import lock_for_create
 
 HONEYPOT_FIELD = "website_url_hp"
 _EMAIL = EmailValidator()
@@ -253,25 +254,9 @@ def account_find_or_create(*, values: Mapping[str, object]) -> Account | None:
         return existing
     # Two submissions naming the same new company must not both create it: serialise the
     # creation per company (a transaction-scoped lock), then look again.
-    if _lock_for_create("account", domain or normalized("account.name", name)):
+    if lock_for_create("account", domain or normalized("account.name", name)):
         existing = find()  # someone may have created it while we waited
     return existing or account_create(by=None, data={**data, "name": name or domain})
-
-
-def _lock_for_create(kind: str, identity: str) -> bool:
-    """Hold, until the transaction ends, a lock on creating the ``kind`` named ``identity``.
-
-    PostgreSQL: an advisory transaction lock on a 64-bit hash; a concurrent transaction asking
-    for the same one waits until this one commits. SQLite needs none: writers are serialised.
-    """
-    if connection.vendor != "postgresql":
-        return False
-    digest = hashlib.sha256(f"{kind}\x1f{identity}".encode()).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
-        )
-    return True
 
 
 # Form submissions ----------------------------------------------------------------------------

@@ -9,8 +9,9 @@ Document::
      "transitions": [{"name": "…", "trigger": "step:sales_ready", "from": [],
                       "to": "sales_acceptance"}, …]}
 
-Stages are matched by ``key``: a stage kept keeps its leads; a stage removed while leads stand
-in it is refused (``stage_in_use``). Errors name the node (``stages.2.fields.0.name``).
+Stages are matched by ``key``: a stage kept keeps its leads; removing a stage leads stand in,
+or one their history names, is refused (``stage_in_use``). Errors name the node
+(``stages.2.fields.0.name``).
 """
 
 from collections.abc import Mapping
@@ -22,7 +23,14 @@ from django.db.models import F
 
 from leadcycle.audit.services import Actor, audit_create, audit_update, record_snapshot
 from leadcycle.errors import DomainError
-from leadcycle.process.models import Process, ProcessInstance, Stage, StageField, Transition
+from leadcycle.process.models import (
+    Process,
+    ProcessInstance,
+    Stage,
+    StageField,
+    StageVisit,
+    Transition,
+)
 from leadcycle.process.steps import STEPS, TRIGGERS
 
 MAX_STAGES = 20
@@ -88,7 +96,7 @@ def _check(data: object) -> dict[str, Any]:
             raise _problem(f"{path}key", "Letters, digits, - and _, unique in the process.")
         keys.append(key)
         queue = stage.get("queue", "") or ""
-        if queue not in QUEUES:
+        if not isinstance(queue, str) or queue not in QUEUES:
             raise _problem(f"{path}queue", "One of: telemarketing, sales, or empty.")
         fields = stage.get("fields", [])
         if not isinstance(fields, list):
@@ -96,7 +104,8 @@ def _check(data: object) -> dict[str, Any]:
         seen: set[str] = set()
         checked_fields = []
         for m, field in enumerate(fields):
-            if not isinstance(field, Mapping) or field.get("name") not in STEPS:
+            step_name = field.get("name") if isinstance(field, Mapping) else None
+            if not isinstance(step_name, str) or step_name not in STEPS:
                 raise _problem(f"{path}fields.{m}.name", f"One of: {', '.join(STEPS)}.")
             if field["name"] in seen:
                 raise _problem(f"{path}fields.{m}.name", "Already a field of this stage.")
@@ -117,12 +126,14 @@ def _check(data: object) -> dict[str, Any]:
         path = f"transitions.{n}."
         if not isinstance(rule, Mapping):
             raise _problem(f"transitions.{n}", "A rule (an object).")
-        if rule.get("trigger") not in TRIGGERS:
+        if not isinstance(rule.get("trigger"), str) or rule["trigger"] not in TRIGGERS:
             raise _problem(f"{path}trigger", f"One of: {', '.join(TRIGGERS)}.")
-        if rule.get("to") not in keys:
+        if not isinstance(rule.get("to"), str) or rule["to"] not in keys:
             raise _problem(f"{path}to", "The key of a stage of this process.")
         sources = rule.get("from", [])
-        if not isinstance(sources, list) or any(s not in keys for s in sources):
+        if not isinstance(sources, list) or any(
+            not isinstance(s, str) or s not in keys for s in sources
+        ):
             raise _problem(f"{path}from", "Keys of stages of this process (empty: any earlier).")
         checked_rules.append({
             "name": _text(rule, "name", path, limit=200, required=True),
@@ -164,6 +175,13 @@ def process_save(*, process: Process | None, by: Actor, data: object) -> Process
                 raise DomainError(
                     "stage_in_use",
                     f"Leads stand in “{stage.name}”: move them before removing the stage.",
+                    fields={"stages": key},
+                )
+            if StageVisit.objects.filter(stage=stage).exists():
+                raise DomainError(
+                    "stage_in_use",
+                    f"Leads have passed through “{stage.name}” and their history names it: "
+                    "rename the stage, or copy the process and retire this one.",
                     fields={"stages": key},
                 )
             process.transitions.filter(to_stage=stage).delete()

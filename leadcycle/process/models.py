@@ -108,10 +108,16 @@ class ProcessInstance(models.Model):
     entered_at = models.DateTimeField(help_text="When the lead entered its current stage.")
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, blank=True)
+    held = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A person moved the lead back: the rules leave it until a person moves it on.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("accept_processinstance", "Can assign and accept leads for sales")]
         constraints = [
             models.UniqueConstraint(fields=["lead", "process"], name="instance_lead_process"),
             models.UniqueConstraint(

@@ -4,6 +4,7 @@ import datetime
 from typing import Any, Literal
 
 from ninja import Schema
+from pydantic import StrictInt
 
 
 class StageOut(Schema):
@@ -62,6 +63,13 @@ class StageStateOut(Schema):
     fields: list[StepOut]
 
 
+class WaitingOut(Schema):
+    rule: str
+    to: str
+    held: bool
+    missing: list[str]
+
+
 class LeadProcessOut(Schema):
     lead_id: int
     lead_status: str
@@ -71,6 +79,8 @@ class LeadProcessOut(Schema):
     outcome: str
     stages: list[StageStateOut]
     history: list[VisitOut]
+    held: bool
+    waiting: list[WaitingOut]
 
 
 class StepsIn(Schema):
@@ -78,11 +88,11 @@ class StepsIn(Schema):
 
 
 class MoveIn(Schema):
-    stage_id: int
+    stage_id: StrictInt
 
 
 class SwitchIn(Schema):
-    process_id: int
+    process_id: StrictInt
 
 
 class QualifyIn(Schema):
@@ -91,8 +101,8 @@ class QualifyIn(Schema):
     create_opportunity: bool | None = None
     contact: dict[str, Any] | None = None
     account: dict[str, Any] | None = None
-    link_contact_id: int | None = None
-    link_account_id: int | None = None
+    link_contact_id: StrictInt | None = None  # true is not record 1, nor "7" record 7
+    link_account_id: StrictInt | None = None
     create_anyway: bool = False
     opportunity: dict[str, Any] | None = None
 

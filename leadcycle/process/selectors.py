@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leadcycle.crm.models import Lead
 from leadcycle.process.models import ProcessInstance, Stage
-from leadcycle.process.services import history, instance_for, step_value
+from leadcycle.process.services import history, instance_for, step_value, waiting
 from leadcycle.process.steps import STEPS
 
 
@@ -60,6 +60,8 @@ def lead_process(lead: Lead) -> dict[str, Any]:
         "outcome": instance.outcome,
         "stages": drawn,
         "history": visits,
+        "waiting": waiting(instance),
+        "held": instance.held,
         "instance": instance,
     }
 

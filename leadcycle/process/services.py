@@ -45,6 +45,7 @@ from leadcycle.process.models import (
     Transition,
 )
 from leadcycle.process.steps import STEPS
+from leadcycle.users.permissions import can
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def instances_ensure(lead_ids: Sequence[int]) -> None:
         missing = list(
             Lead.objects.filter(id__in=chunk)
             .exclude(Exists(ProcessInstance.objects.filter(lead=OuterRef("pk"), active=True)))
-            .values_list("id", "created_at")
+            .values_list("id", "created_at", "status")
         )
         if not missing:
             continue
@@ -107,11 +108,12 @@ def instances_ensure(lead_ids: Sequence[int]) -> None:
                     "active": True,
                     "values": {},
                     "entered_at": created_at,
-                    "finished_at": None,
-                    "outcome": "",
+                    # A lead brought in closed (an import of old leads) has a finished one.
+                    "finished_at": None if status == Lead.Status.OPEN else now,
+                    "outcome": "" if status == Lead.Status.OPEN else status,
                     "created_at": now,
                 }
-                for lead_id, created_at in missing
+                for lead_id, created_at, status in missing
             ],
             columns=(
                 "lead_id",
@@ -127,7 +129,7 @@ def instances_ensure(lead_ids: Sequence[int]) -> None:
             skip_conflicts_on="*",
             returning=("id", "lead_id"),
         )
-        created_at = dict(missing)
+        created_at = {lead_id: at for lead_id, at, _ in missing}
         insert_rows(
             StageVisit,
             [
@@ -254,8 +256,38 @@ def _trigger_q(trigger: str, *, on_lead: bool = False) -> Q | None:
     return Q(**{f"values__{name}": True})
 
 
+def _filled_q(name: str) -> Q:
+    """A required step is filled, as a filter on process instances (``Step.filled``)."""
+    step = STEPS[name]
+    if step.on_lead:
+        column = f"lead__{name}"
+        if step.kind == "boolean":
+            return Q(**{column: True})
+        if step.kind in ("contact", "account", "user"):
+            return Q(**{f"{column}__isnull": False})
+        return ~Q(**{column: ""}) & Q(**{f"{column}__isnull": False})
+    key = f"values__{name}"
+    if step.kind == "boolean":
+        return Q(**{key: True})
+    return Q(values__has_key=name) & ~Q(**{key: None}) & ~Q(**{key: ""})
+
+
+def _ready_q(sources: Sequence[int], required: Mapping[int, list[str]]) -> Q:
+    """Standing in one of ``sources`` with the required fields of that stage filled: a rule
+    moves a lead on only from a stage it may leave."""
+    ready = Q(stage_id__in=[pk for pk in sources if not required.get(pk)])
+    for pk in sources:
+        if required.get(pk):
+            test = Q(stage_id=pk)
+            for name in required[pk]:
+                test &= _filled_q(name)
+            ready |= test
+    return ready
+
+
 def _rules() -> list[tuple[Transition, list[int], Q]]:
-    """Every process's rules in order, each with the stages it applies to and its test."""
+    """Every process's rules in order, each with the stages it applies to and its test (the
+    trigger, and the required fields of the stage the lead would leave)."""
     from leadcycle.scoring.services import scoring_settings
 
     auto_qualification = scoring_settings().auto_qualification
@@ -264,6 +296,10 @@ def _rules() -> list[tuple[Transition, list[int], Q]]:
     stages: dict[int, list[tuple[int, int]]] = {}
     for stage_id, process_id, position in Stage.objects.values_list("id", "process", "position"):
         stages.setdefault(process_id, []).append((stage_id, position))
+    required: dict[int, list[str]] = {}
+    for stage_id, name in StageField.objects.filter(required=True).values_list("stage", "name"):
+        if name in STEPS:
+            required.setdefault(stage_id, []).append(name)
     for rule in query.order_by("process", "position", "id"):
         if rule.trigger == "scored" and not auto_qualification:
             continue
@@ -274,7 +310,7 @@ def _rules() -> list[tuple[Transition, list[int], Q]]:
             pk for pk, position in stages.get(rule.process_id, [])
             if position < rule.to_stage.position
         ]  # fmt: skip
-        rules.append((rule, sources, test))
+        rules.append((rule, sources, test & _ready_q(sources, required)))
     return rules
 
 
@@ -332,6 +368,7 @@ def _advance_chunk(
             .filter(
                 test,
                 active=True,
+                held=False,
                 process_id=rule.process_id,
                 stage_id__in=sources,
                 lead_id__in=chunk,
@@ -409,6 +446,7 @@ def steps_set(*, lead: Lead, by: Actor, values: Mapping[str, Any]) -> ProcessIns
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _open(lead)
     instance = instance_for(lead, lock=True)
+    instance.lead = lead
     allowed = set(
         StageField.objects.filter(stage__process=instance.process).values_list("name", flat=True)
     )
@@ -442,23 +480,38 @@ def steps_set(*, lead: Lead, by: Actor, values: Mapping[str, Any]) -> ProcessIns
             on_lead[f"{name}{suffix}"] = value if value is not None or suffix else ""
         else:
             on_instance[name] = value
-    if values.get("sales_accepted") is True:
-        owner = on_lead.get("owner_id", lead.owner_id)
-        if owner is None:
-            errors["owner"] = "Assign the lead to a seller before accepting it."
+    changed = {
+        name for name in ("owner", "sales_accepted")
+        if name in values and values[name] != step_value(instance, name)
+    }  # fmt: skip
+    if changed and isinstance(by, User) and not can(by, "accept", ProcessInstance):
+        raise DomainError(
+            "permission_denied",
+            "Only a sales manager assigns leads to sellers and accepts them.",
+            fields={name: "A sales manager's step." for name in sorted(changed)},
+            status=403,
+        )
+    accepted = on_instance.get("sales_accepted", instance.values.get("sales_accepted")) is True
+    if accepted and on_lead.get("owner_id", lead.owner_id) is None:
+        errors["owner"] = "An accepted lead needs an owner: assign it to a seller."
     if errors:
         raise ValidationError({name: ValidationError(message) for name, message in errors.items()})
+    ticked = any(
+        STEPS[name].kind == "boolean" and value is True and step_value(instance, name) is not True
+        for name, value in values.items()
+    )
     if on_lead:
         lead = lead_update(lead=lead, by=by, data=on_lead)
-    if on_instance:
+    if on_instance or (ticked and instance.held):
         instance.values = {**instance.values, **on_instance}
-        instance.save(update_fields=["values"])
+        instance.held = instance.held and not ticked
+        instance.save(update_fields=["values", "held"])
     advance([lead.pk])
     return ProcessInstance.objects.select_related("process", "stage").get(pk=instance.pk)
 
 
 def _stage_of(instance: ProcessInstance, stage_id: object) -> Stage:
-    stage = Stage.objects.filter(pk=stage_id).first() if isinstance(stage_id, int) else None
+    stage = Stage.objects.filter(pk=stage_id).first() if type(stage_id) is int else None
     if stage is None or stage.process_id != instance.process_id:
         raise DomainError(
             "stage_other_process",
@@ -493,6 +546,10 @@ def stage_move(*, lead: Lead, by: Actor, stage_id: int) -> ProcessInstance:
                 status=422,
             )
     _move([(instance.pk, lead.pk)], target, by=by, reason="moved by hand")
+    # Moved back, the lead stays where the person put it (its sales-ready tick would otherwise
+    # send it straight on again) until a person moves it on or ticks a step.
+    held = target.position < current.position
+    ProcessInstance.objects.filter(pk=instance.pk).update(held=held)
     instance.refresh_from_db()
     return instance
 
@@ -540,11 +597,20 @@ def process_switch(*, lead: Lead, by: Actor, process_id: int) -> ProcessInstance
     )
     if not created:
         ProcessInstance.objects.filter(pk=instance.pk).update(
-            active=True, finished_at=None, outcome=""
+            active=True, finished_at=None, outcome="", held=False
         )
     _move([(instance.pk, lead.pk)], first, by=by, reason=f"switched from “{current.process}”")
     advance([lead.pk])
     return ProcessInstance.objects.select_related("process", "stage").get(pk=instance.pk)
+
+
+def on_status_changed(*, lead: Lead, old: str | None, **_: object) -> None:
+    """Receiver of ``lead_status_changed``: a lead closed ends its instance, reopened resumes
+    it — however the status changed (qualifying, the lead form, the API)."""
+    if lead.status == Lead.Status.OPEN:
+        instance_finish(lead=lead, outcome="", reopen=True)
+    else:
+        instance_finish(lead=lead, outcome=str(lead.status))
 
 
 def instance_finish(*, lead: Lead, outcome: str, reopen: bool = False) -> None:
@@ -553,9 +619,30 @@ def instance_finish(*, lead: Lead, outcome: str, reopen: bool = False) -> None:
     instances_ensure([lead.pk])
     query = ProcessInstance.objects.filter(lead=lead, active=True)
     if reopen:
-        query.update(finished_at=None, outcome="")
+        query.update(finished_at=None, outcome="", held=False)
     else:
         query.update(finished_at=now, outcome=outcome)
+
+
+def waiting(instance: ProcessInstance) -> list[dict[str, Any]]:
+    """The rules that would move this lead on now but wait: for the required fields of its
+    stage (``missing``, by label), or because a person moved it back (``held``)."""
+    if instance.finished_at is not None:
+        return []
+    rules = []
+    for rule, sources, _ in _rules():
+        if rule.process_id != instance.process_id or instance.stage_id not in sources:
+            continue
+        test = _trigger_q(rule.trigger)
+        if test is None or not ProcessInstance.objects.filter(test, pk=instance.pk).exists():
+            continue
+        missing = _missing(instance, [instance.stage])
+        if missing or instance.held:
+            rules.append({
+                "rule": rule.name, "to": rule.to_stage.name, "held": instance.held,
+                "missing": [STEPS[name].label for name in missing],
+            })  # fmt: skip
+    return rules
 
 
 def history(instance: ProcessInstance) -> list[StageVisit]:

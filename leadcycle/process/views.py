@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +23,12 @@ from leadcycle.users.permissions import can, require
 QUEUE_TITLES = {"telemarketing": "Telemarketing queue", "sales": "Sales queue"}
 
 
+def _int(raw: str) -> int | None:
+    """A posted id: ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails)."""
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdecimal() else None
+
+
 def _errors(exc: ValidationError | DomainError) -> tuple[str, dict[str, str]]:
     if isinstance(exc, DomainError):
         return exc.message, dict(exc.fields)
@@ -32,16 +39,25 @@ def _errors(exc: ValidationError | DomainError) -> tuple[str, dict[str, str]]:
 
 
 def bar_context(
-    request: HttpRequest, lead: Lead, *, stage: str | None = None, **extra: Any
+    request: HttpRequest,
+    lead: Lead,
+    *,
+    stage: str | None = None,
+    posted: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """The bar's context: the process, the stage whose fields are open (``stage``, else
-    ``?stage=``; default the current one), and what the user may do."""
+    ``?stage=``; default the current one), and what the user may do. ``posted``: values typed
+    into a refused form, shown again instead of the stored ones."""
     state = selectors.lead_process(lead)
     wanted = stage if stage is not None else request.GET.get("stage") or request.POST.get("stage")
     open_stage = next(
         (s for s in state["stages"] if str(s["id"]) == str(wanted)),
         next(s for s in state["stages"] if s["state"] == "current"),
     )
+    for item in open_stage["fields"] if posted else ():
+        if item["name"] in posted:  # type: ignore[operator]
+            item["value"] = posted[item["name"]]  # type: ignore[index]
     return {
         "lead": lead,
         "p": state,
@@ -74,7 +90,8 @@ def _posted_steps(request: HttpRequest) -> dict[str, Any]:
             values[name] = name in request.POST
         elif step.kind in ("contact", "account", "user"):
             raw = raw.strip()
-            values[name] = int(raw) if raw.isdigit() else (raw or None)
+            number = _int(raw)
+            values[name] = number if number is not None else (raw or None)
         else:
             values[name] = raw
     return values
@@ -93,18 +110,19 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
         if action == "save":
             services.steps_set(lead=lead, by=request.user, values=_posted_steps(request))
         elif action == "next":
-            if request.POST.getlist("fields"):
-                services.steps_set(lead=lead, by=request.user, values=_posted_steps(request))
-            services.stage_next(lead=lead, by=request.user)
+            # One transaction: a refused move keeps nothing (the form shows what was typed).
+            with transaction.atomic():
+                if request.POST.getlist("fields"):
+                    services.steps_set(lead=lead, by=request.user, values=_posted_steps(request))
+                if services.instance_for(lead).stage_id == before:  # the rules did not move it
+                    services.stage_next(lead=lead, by=request.user)
         elif action == "move":
-            stage = request.POST.get("stage", "")
-            services.stage_move(
-                lead=lead, by=request.user, stage_id=int(stage) if stage.isdigit() else -1
-            )
+            stage = _int(request.POST.get("stage", ""))
+            services.stage_move(lead=lead, by=request.user, stage_id=-1 if stage is None else stage)
         elif action == "switch":
-            process = request.POST.get("process", "")
+            process = _int(request.POST.get("process", ""))
             services.process_switch(
-                lead=lead, by=request.user, process_id=int(process) if process.isdigit() else -1
+                lead=lead, by=request.user, process_id=-1 if process is None else process
             )
         elif action == "disqualify":
             qualify.lead_disqualify(
@@ -124,8 +142,9 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
         # After a move (by hand or by the rules) the new stage's fields are the ones to show.
         moved = services.instance_for(lead).stage_id != before
         context = bar_context(
-            request, lead, stage="" if moved else None, error=error, field_errors=fields
-        )
+            request, lead, stage="" if moved else None, error=error, field_errors=fields,
+            posted=_posted_steps(request) if error else None,
+        )  # fmt: skip
         response = render(request, "process/_bar.html", context)
         if action in ("disqualify", "reactivate") and not error:
             response["HX-Refresh"] = "true"  # the status shows in the page head too
@@ -142,8 +161,7 @@ def _qualify_data(request: HttpRequest) -> dict[str, Any]:
         return name in post
 
     def link(name: str) -> int | None:
-        value = post.get(name, "")
-        return int(value) if value.isdigit() else None
+        return _int(post.get(name, ""))
 
     contact = {
         k: post.get(f"contact_{k}", "").strip() for k in ("first_name", "last_name", "email")
@@ -257,6 +275,8 @@ def process_edit(request: HttpRequest, process_id: int | None = None) -> HttpRes
     """The process designer (stages, their fields, the rules), or, with ``?mode=json`` (or a
     posted ``document``), the process as one JSON document."""
     process = get_object_or_404(Process, pk=process_id) if process_id else None
+    if process is not None and request.method == "GET" and not can(request.user, "change", Process):
+        return process_view(request, process)
     require(request.user, "change" if process else "add", Process)
     from leadcycle.process.defaults import STAGES
     from leadcycle.process.designer import document_from_post, rows_for
@@ -298,3 +318,19 @@ def process_edit(request: HttpRequest, process_id: int | None = None) -> HttpRes
         document = {}
     context.update(doc=document, **rows_for(document))
     return render(request, "process/designer.html", context, status=status)
+
+
+def process_view(request: HttpRequest, process: Process) -> HttpResponse:
+    """The process read-only: its stages with their fields, and its rules."""
+    require(request.user, "view", Process)
+    from leadcycle.process.steps import TRIGGERS
+
+    document = admin_services.process_document(process)
+    names = {stage["key"]: stage["name"] for stage in document["stages"]}
+    rules = [
+        {"name": rule["name"], "trigger": TRIGGERS.get(rule["trigger"], rule["trigger"]),
+         "from": [names[key] for key in rule["from"]], "to": names[rule["to"]]}
+        for rule in document["transitions"]
+    ]  # fmt: skip
+    context = {"process": process, "doc": document, "rules": rules, "steps": STEPS}
+    return render(request, "process/detail.html", context)

@@ -24,6 +24,7 @@ ROLE_LABELS: Final = {
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL: Final = frozenset({VIEW, ADD, CHANGE, DELETE})
+ACCEPT: Final = "accept"  # process instances: assign a lead to a seller, tick Sales accepted
 
 # model name -> actions, per role. Records not listed are invisible to that role.
 ROLE_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
@@ -110,7 +111,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
     },
     SALES_MANAGER: {
         "process.process": frozenset({VIEW}),
-        "process.processinstance": frozenset({VIEW, CHANGE}),
+        # Managers assign sales-acceptance leads to sellers and accept them (SPEC §6).
+        "process.processinstance": frozenset({VIEW, CHANGE, ACCEPT}),
         "process.processsettings": frozenset({VIEW}),
         "intake.marketingform": frozenset({VIEW}),
         "intake.formsubmission": frozenset({VIEW}),
@@ -127,7 +129,7 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
     },
     ADMINISTRATOR: {
         "process.process": ALL,
-        "process.processinstance": frozenset({VIEW, CHANGE}),
+        "process.processinstance": frozenset({VIEW, CHANGE, ACCEPT}),
         "process.processsettings": frozenset({VIEW, CHANGE}),
         "intake.marketingform": ALL,
         "intake.formsubmission": ALL,

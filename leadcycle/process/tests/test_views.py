@@ -197,3 +197,47 @@ def test_the_designer_edits_stages_fields_and_rules_without_json(ui_client):
     refused = admin.post(f"/processes/{copy.pk}/", data)
     assert refused.status_code == 422 and "transitions.0.to" in refused.content.decode()
     assert copy.stages.count() == 4
+
+
+def test_a_refused_next_stage_keeps_nothing_but_shows_what_was_typed(ui_client):
+    from leadcycle.process.services import steps_set
+
+    lead = LeadFactory()
+    steps_set(lead=lead, by=None, values={"telemarketing_ready": True})
+    steps_set(lead=lead, by=None, values={"accept_telemarketing": True})
+    tm = ui_client("telemarketer")
+    refused = tm.post(f"/leads/{lead.pk}/process/act/", {
+        "action": "next", "fields": ["need", "budget"], "need": "", "budget": "40k EUR",
+    }, headers=HX).content.decode()  # fmt: skip
+    assert 'id="process-error"' in refused and 'value="40k EUR"' in refused
+    instance = instance_for(lead)
+    assert instance.stage.key == "telemarketing_qualification"
+    assert "budget" not in instance.values  # the refused move saved nothing
+
+
+def test_the_bar_says_why_a_rule_waits(ui_client):
+    from leadcycle.process.services import steps_set
+
+    lead = LeadFactory()
+    steps_set(lead=lead, by=None, values={"telemarketing_ready": True})
+    steps_set(lead=lead, by=None, values={"accept_telemarketing": True})
+    steps_set(lead=lead, by=None, values={"sales_ready": True})  # "need" is required to leave
+    page = ui_client("telemarketer").get(f"/leads/{lead.pk}/process/", headers=HX)
+    waiting = page.content.decode()
+    assert 'id="process-waiting"' in waiting and "waits for Need" in waiting
+
+
+def test_the_process_list_and_a_read_only_view_for_non_administrators(ui_client):
+    default = Process.objects.get(is_default=True)
+    admin_page = ui_client("administrator").get("/processes/").content.decode()
+    assert admin_page.count('id="qualification-settings"') == 1
+    assert "<title>Processes" in admin_page
+    seller = ui_client("seller")
+    listing = seller.get("/processes/").content.decode()
+    assert f'href="/processes/{default.pk}/">View' in listing
+    view = seller.get(f"/processes/{default.pk}/")
+    assert view.status_code == 200
+    text = view.content.decode()
+    assert "Telemarketing qualification" in text and "any earlier stage" in text
+    assert "<textarea" not in text and 'type="submit"' not in text
+    assert seller.post(f"/processes/{default.pk}/", {"document": "{}"}).status_code == 403
