@@ -187,6 +187,7 @@ from leadcycle.process.api import router as process_router  # noqa: E402
 from leadcycle.scoring.api import router as scoring_router  # noqa: E402
 from leadcycle.segments.api import router as segments_router  # noqa: E402
 from leadcycle.users.api import router as users_router  # noqa: E402
+from leadcycle.workflows.api import router as workflows_router  # noqa: E402
 
 api.add_router("/", crm_router)
 api.add_router("/", intake_router)
@@ -197,6 +198,7 @@ api.add_router("/", scoring_router)
 api.add_router("/", imports_router)
 api.add_router("/", segments_router)
 api.add_router("/", process_router)
+api.add_router("/", workflows_router)
 api.add_router("/public", public_intake_router)
 api.add_router("/public", public_events_router)
 api.add_router("/public", linkedin_webhook_router)

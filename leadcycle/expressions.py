@@ -1,4 +1,4 @@
-"""The one expression language of scoring models and segments (and, later, workflows).
+"""The one expression language of scoring models, segments and workflows.
 
 An expression is ``{"field": "job_title", "op": "contains", "value": "chief"}`` on one entity
 (``lead``, ``contact``, ``account``, ``interaction`` or ``opportunity``). Fields come from
@@ -35,6 +35,10 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "source_channel": _text("source_channel", "Source channel"),
         "status": _text("status", "Status"),
         "telemarketing_ready": FieldSpec("telemarketing_ready", "boolean", "Telemarketing-ready"),
+        "sales_ready": FieldSpec("sales_ready", "boolean", "Sales-ready"),
+        "parent_contact": FieldSpec("parent_contact_id", "number", "Parent contact (id)"),
+        "email": _text("email", "Email (as entered on the lead)"),
+        "company_name": _text("company_name", "Company (as entered on the lead)"),
         "created_at": FieldSpec("created_at", "date", "Created"),
     },
     "contact": {

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "leadcycle.imports",
     "leadcycle.segments",
     "leadcycle.process",
+    "leadcycle.workflows",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

@@ -172,6 +172,12 @@ class Lead(TimestampedOwned):
         help_text="The form, event, journey, import batch or LinkedIn form the lead came from.",
     )
     campaign = models.CharField(max_length=200, blank=True)
+    # Who the lead is about, as entered before there is a contact (lead-first teams; SPEC §7:
+    # the orphan-lead workflow makes the contact from these).
+    first_name = models.CharField(max_length=100, blank=True, db_default="")
+    last_name = models.CharField(max_length=100, blank=True, db_default="")
+    email = models.EmailField(max_length=254, blank=True, db_default="")
+    company_name = models.CharField(max_length=200, blank=True, db_default="")
     parent_contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )

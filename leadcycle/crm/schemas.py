@@ -121,6 +121,10 @@ class LeadIn(StrictSchema):
     source_channel: ChannelT = "api"
     origin_ref: Str200 = ""
     campaign: Str200 = ""
+    first_name: Str100 = ""
+    last_name: Str100 = ""
+    email: Str254 = ""
+    company_name: Str200 = ""
     parent_contact_id: int | None = None
     parent_account_id: int | None = None
     contact: ContactIn | None = Field(
@@ -140,6 +144,10 @@ class LeadPatch(StrictSchema):
     source_channel: ChannelT | None = None
     origin_ref: Str200 | None = None
     campaign: Str200 | None = None
+    first_name: Str100 | None = None
+    last_name: Str100 | None = None
+    email: Str254 | None = None
+    company_name: Str200 | None = None
     parent_contact_id: int | None = None
     parent_account_id: int | None = None
     status: LeadStatusT | None = None
@@ -156,6 +164,10 @@ class LeadOut(Schema):
     source_channel: str
     origin_ref: str
     campaign: str
+    first_name: str
+    last_name: str
+    email: str
+    company_name: str
     parent_contact_id: int | None
     parent_account_id: int | None
     status: str

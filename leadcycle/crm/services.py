@@ -125,8 +125,10 @@ def _delete(instance: models.Model, *, by: Actor) -> None:
 
 @transaction.atomic
 def account_create(*, by: Actor, data: Mapping[str, Any]) -> Account:
-    """Create an account."""
-    return _save_new(Account(), by=by, data=_with_owner(by, data))
+    """Create an account (workflows and other listeners hear of it after commit)."""
+    account = _save_new(Account(), by=by, data=_with_owner(by, data))
+    records_changed(account_ids=[account.pk])
+    return account
 
 
 @transaction.atomic
@@ -179,8 +181,11 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
 
 @transaction.atomic
 def contact_create(*, by: Actor, data: Mapping[str, Any]) -> Contact:
-    """Create a contact; its email must be new after normalisation."""
-    return _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True)
+    """Create a contact; its email must be new after normalisation. Listeners (live segments,
+    workflows) hear of it after commit."""
+    contact = _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True)
+    records_changed(contact_ids=[contact.pk])
+    return contact
 
 
 @transaction.atomic

@@ -604,6 +604,29 @@ def process_switch(*, lead: Lead, by: Actor, process_id: int) -> ProcessInstance
     return ProcessInstance.objects.select_related("process", "stage").get(pk=instance.pk)
 
 
+def leads_move_to_stage(lead_ids: Sequence[int], stage_key: str, *, reason: str) -> set[int]:
+    """Move these open leads to the stage with this key in their own process (a workflow's
+    action), set-based per process; returns the leads moved. Leads already there, closed, or
+    whose process has no such stage stay."""
+    instances_ensure(lead_ids)
+    moved: set[int] = set()
+    rows = list(
+        ProcessInstance.objects.select_for_update(of=("self",))
+        .filter(lead_id__in=lead_ids, active=True, lead__status=Lead.Status.OPEN)
+        .values_list("id", "lead_id", "process_id", "stage_id")
+    )
+    targets = {s.process_id: s for s in Stage.objects.filter(key=stage_key)}
+    by_process: dict[int, list[tuple[int, int]]] = {}
+    for pk, lead_id, process_id, stage_id in rows:
+        target = targets.get(process_id)
+        if target is not None and target.pk != stage_id:
+            by_process.setdefault(process_id, []).append((pk, lead_id))
+    for process_id, pairs in by_process.items():
+        _move(pairs, targets[process_id], by=None, reason=reason)
+        moved |= {lead_id for _, lead_id in pairs}
+    return moved
+
+
 def on_status_changed(*, lead: Lead, old: str | None, **_: object) -> None:
     """Receiver of ``lead_status_changed``: a lead closed ends its instance, reopened resumes
     it — however the status changed (qualifying, the lead form, the API)."""

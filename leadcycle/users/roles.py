@@ -90,6 +90,9 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "imports.importjob": ALL,
         "imports.mappingtemplate": ALL,
         "segments.segment": ALL,
+        # Marketers automate: workflows are theirs (SPEC §7).
+        "workflows.workflow": ALL,
+        "workflows.workflowrun": frozenset({VIEW}),
     },
     TELEMARKETER: {
         "process.process": frozenset({VIEW}),
@@ -126,6 +129,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "imports.importjob": frozenset({VIEW, ADD, CHANGE}),
         "imports.mappingtemplate": frozenset({VIEW, ADD, CHANGE}),
         "segments.segment": frozenset({VIEW}),
+        "workflows.workflow": frozenset({VIEW}),
+        "workflows.workflowrun": frozenset({VIEW}),
     },
     ADMINISTRATOR: {
         "process.process": ALL,
@@ -144,6 +149,8 @@ OTHER_PERMISSIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
         "imports.importjob": ALL,
         "imports.mappingtemplate": ALL,
         "segments.segment": ALL,
+        "workflows.workflow": ALL,
+        "workflows.workflowrun": frozenset({VIEW}),
     },
 }
 

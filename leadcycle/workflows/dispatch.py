@@ -1,0 +1,215 @@
+"""From what happened to workflow runs. Receivers of the app's signals (all sent after commit)
+turn changes into (record, event) pairs for the enabled workflows whose trigger matches, and
+``engine.fire`` runs them. Event keys make runs idempotent:
+
+- created / updated / field changed: the audit entry (``audit:<id>``) of the change, read for
+  the committed records' ids; entries written by a workflow's own actions are skipped;
+- interaction recorded: ``interaction:<id>``; score crossed: ``score:<threshold>`` (once per
+  lead and threshold); stage entered: ``stage:<stage id>:<when>``; schedule:
+  ``schedule:<slot>``; apply to existing records: ``existing``.
+
+A few records are handled at once, in the committing request; more go to the
+``dispatch_changes`` task. Nothing here can fail the change that triggered it.
+"""
+
+import datetime
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from leadcycle.workflows.engine import MODELS, VIA, fire
+from leadcycle.workflows.models import Workflow
+
+log = logging.getLogger(__name__)
+INLINE_LIMIT = 200
+WINDOW = datetime.timedelta(minutes=10)  # how far back a commit's audit entries are looked for
+CHANGE_TRIGGERS = ("created", "updated", "field_changed", "interaction_recorded")
+
+
+def _enabled(triggers: Sequence[str], entity: str | None = None) -> list[Workflow]:
+    query = Workflow.objects.filter(enabled=True, trigger__in=triggers)
+    if entity:
+        query = query.filter(entity=entity)
+    return list(query.order_by("id"))
+
+
+def on_records_committed(
+    *,
+    contact_ids: Sequence[int] = (),
+    lead_ids: Sequence[int] = (),
+    account_ids: Sequence[int] = (),
+    **_: object,
+) -> None:
+    ids = {"contact": list(contact_ids), "lead": list(lead_ids), "account": list(account_ids)}
+    if (
+        not any(ids.values())
+        or not Workflow.objects.filter(enabled=True, trigger__in=CHANGE_TRIGGERS).exists()
+    ):
+        return
+    if sum(len(v) for v in ids.values()) > INLINE_LIMIT:
+        from leadcycle.workflows.tasks import dispatch_changes
+
+        dispatch_changes.enqueue(ids["contact"], ids["lead"], ids["account"])
+        return
+    try:
+        changes_dispatch(ids)
+    except Exception:  # the change committed; its workflows are logged as not run
+        log.exception("workflow dispatch failed")
+
+
+def changes_dispatch(ids: dict[str, list[int]]) -> int:
+    from leadcycle.audit.models import AuditEntry
+
+    runs = 0
+    since = timezone.now() - WINDOW
+    for entity, record_ids in ids.items():
+        if not record_ids:
+            continue
+        workflows = _enabled(("created", "updated", "field_changed"), entity)
+        if workflows:
+            entries = list(
+                AuditEntry.objects.filter(
+                    record_type=f"crm.{entity}",
+                    record_id__in=record_ids,
+                    action__in=("create", "update"),
+                    at__gte=since,
+                )
+                .exclude(changes__has_key=VIA)
+                .values_list("id", "record_id", "action", "changes", "at")
+            )
+            for workflow in workflows:
+                runs += fire(workflow, _events(workflow, entries))
+        runs += _interactions(entity, record_ids, since)
+    return runs
+
+
+def _events(workflow: Workflow, entries: list[tuple[Any, ...]]) -> list[tuple[int, str]]:
+    events = []
+    field = workflow.trigger_config.get("field", "")
+    for pk, record_id, action, changes, at in entries:
+        if workflow.enabled_at and at < workflow.enabled_at:
+            continue
+        if workflow.trigger == "created" and action != "create":
+            continue
+        if workflow.trigger == "updated" and action != "update":
+            continue
+        if workflow.trigger == "field_changed" and (action != "update" or field not in changes):
+            continue
+        events.append((record_id, f"audit:{pk}"))
+    return events
+
+
+def _interactions(entity: str, record_ids: list[int], since: datetime.datetime) -> int:
+    if entity not in ("contact", "lead"):
+        return 0
+    workflows = _enabled(("interaction_recorded",))
+    if not workflows:
+        return 0
+    from leadcycle.crm.models import Interaction
+
+    runs = 0
+    # Interactions reach workflows through the contact records_committed names.
+    rows = (
+        list(
+            Interaction.objects.filter(
+                contact_id__in=record_ids, created_at__gte=since
+            ).values_list("id", "contact_id", "lead_id", "kind", "created_at")
+        )
+        if entity == "contact"
+        else []
+    )
+    for workflow in workflows:
+        kind = workflow.trigger_config.get("kind", "")
+        events = [
+            ((contact if workflow.entity == "contact" else lead), f"interaction:{pk}")
+            for pk, contact, lead, what, at in rows
+            if (not kind or what == kind)
+            and (workflow.entity == "contact" or lead is not None)
+            and not (workflow.enabled_at and at < workflow.enabled_at)
+        ]
+        runs += fire(workflow, events)
+    return runs
+
+
+def on_stage_entered(*, lead_ids: Sequence[int], stage_id: int, **_: object) -> None:
+    from leadcycle.process.models import ProcessInstance, Stage
+
+    workflows = _enabled(("stage_entered",))
+    stage = Stage.objects.filter(pk=stage_id).first() if workflows else None
+    if stage is None:
+        return
+    try:
+        entered = list(
+            ProcessInstance.objects.filter(
+                lead_id__in=lead_ids, active=True, stage_id=stage_id
+            ).values_list("lead_id", "entered_at")
+        )
+        for workflow in workflows:
+            if workflow.trigger_config.get("stage") == stage.key:
+                fire(
+                    workflow, [(lead, f"stage:{stage_id}:{at.isoformat()}") for lead, at in entered]
+                )
+    except Exception:
+        log.exception("workflow dispatch (stage entered) failed")
+
+
+def on_leads_scored(*, lead_ids: Sequence[int] | None = None, **_: object) -> None:
+    if not _enabled(("score_crossed",)):
+        return
+    if lead_ids is None or len(lead_ids) > INLINE_LIMIT:
+        from leadcycle.workflows.tasks import dispatch_scores
+
+        dispatch_scores.enqueue(None if lead_ids is None else list(lead_ids))
+        return
+    try:
+        scores_dispatch(list(lead_ids))
+    except Exception:
+        log.exception("workflow dispatch (scores) failed")
+
+
+def scores_dispatch(lead_ids: list[int] | None) -> int:
+    from leadcycle.scoring.models import LeadScore
+
+    runs = 0
+    for workflow in _enabled(("score_crossed",)):
+        threshold = workflow.trigger_config["score"]
+        scores = (
+            LeadScore.objects.values("lead_id")
+            .annotate(best=Max("score"))
+            .filter(best__gte=threshold)
+        )
+        if lead_ids is not None:
+            scores = scores.filter(lead_id__in=lead_ids)
+        events = [(row["lead_id"], f"score:{threshold}") for row in scores.order_by("lead_id")]
+        runs += fire(workflow, events)
+    return runs
+
+
+def existing_apply(workflow: Workflow, event: str = "existing") -> int:
+    """Run the workflow once for every record of its entity its conditions hold for (turning a
+    workflow on "for existing records", or a schedule's slot); by id range, set-based."""
+    model = MODELS[workflow.entity]
+    runs = 0
+    last = model.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    for start in range(0, last + 1, 5_000):
+        ids = list(
+            model.objects.filter(id__gte=start, id__lt=start + 5_000).values_list("id", flat=True)
+        )
+        runs += fire(workflow, [(pk, event) for pk in ids])
+    return runs
+
+
+def schedules_run(now: datetime.datetime | None = None) -> int:
+    """Schedule workflows whose period has passed run for every matching record."""
+    now = now or timezone.now()
+    runs = 0
+    for workflow in _enabled(("schedule",)):
+        every = datetime.timedelta(hours=workflow.trigger_config["every_hours"])
+        if workflow.last_scheduled_at and workflow.last_scheduled_at + every > now:
+            continue
+        Workflow.objects.filter(pk=workflow.pk).update(last_scheduled_at=now)
+        runs += existing_apply(workflow, event=f"schedule:{now.strftime('%Y-%m-%dT%H:%M')}")
+    return runs
