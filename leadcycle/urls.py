@@ -14,6 +14,7 @@ urlpatterns = [
     path("scoring/", include("leadcycle.scoring.urls")),
     path("imports/", include("leadcycle.imports.urls")),
     path("segments/", include("leadcycle.segments.urls")),
+    path("workflows/", include("leadcycle.workflows.urls")),
     path("api/v1/", api.urls),
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),

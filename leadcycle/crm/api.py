@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
 from leadcycle.audit.selectors import audit_trail
-from leadcycle.crm import schemas, services
+from leadcycle.crm import saved_views, schemas, services
 from leadcycle.crm.listing import ListSpec, list_page
 from leadcycle.crm.models import Account, Contact, Lead, Opportunity, Task
 from leadcycle.crm.selectors import (
@@ -25,6 +25,7 @@ from leadcycle.crm.selectors import (
     OPPORTUNITY_LIST,
     TASK_LIST,
 )
+from leadcycle.errors import DomainError
 from leadcycle.users.permissions import require
 
 router = Router()
@@ -49,6 +50,10 @@ def _query_schema(resource: Resource) -> type[Schema]:
         name: (str | None, Field(None, description=flt.label or name))
         for name, flt in resource.spec.filters.items()
     }
+    fields["view"] = (
+        str | None,
+        Field(None, description="A view's key (GET /views): its parameters apply underneath."),
+    )
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{resource.model.__name__}ListQuery", __base__=schemas.ListQuery, **fields
     )
@@ -75,6 +80,7 @@ def resource_register(resource: Resource, *, on: Router = router) -> None:
     def list_records(request: HttpRequest, filters: Query[query_schema]) -> dict[str, Any]:  # type: ignore[valid-type]
         require(request.user, "view", model)
         params = {k: v for k, v in filters.dict().items() if v is not None}  # type: ignore[attr-defined]
+        params, _ = saved_views.view_params(request.user, name, params)
         page = list_page(resource.spec, params)
         return {
             "items": page.items,
@@ -240,3 +246,54 @@ for _resource in (
     ),
 ):
     resource_register(_resource)
+
+
+# Views ---------------------------------------------------------------------------------------
+
+_VIEW_SPECS: dict[str, ListSpec[Any]] = {"contact": CONTACT_LIST, "lead": LEAD_LIST}
+
+
+class ViewIn(Schema):
+    entity: str
+    name: str
+    params: dict[str, Any] = {}
+    columns: list[str] = []
+    shared_role: str = ""
+
+
+def _view_entity(request: HttpRequest, entity: str) -> ListSpec[Any]:
+    spec = _VIEW_SPECS.get(entity)
+    if spec is None:
+        raise DomainError(
+            "unknown_entity", "Views exist for contacts and leads.",
+            fields={"entity": "contact or lead"}, status=422,
+        )  # fmt: skip
+    require(request.user, "view", spec.model)
+    return spec
+
+
+@router.get("/views", response=list[dict[str, Any]], tags=["views"], operation_id="view_list")
+def view_list(request: HttpRequest, entity: str) -> list[dict[str, Any]]:
+    """The preset views (contacts: ``marketing``, ``sales``; leads: ``sales_ready``,
+    ``telemarketing``, ``mine``), then yours and those shared with your role. Apply one with
+    ``?view=<key>`` on ``GET /contacts`` or ``GET /leads``."""
+    _view_entity(request, entity)
+    return saved_views.views_for(request.user, entity)
+
+
+@router.post("/views", response={201: dict[str, Any]}, tags=["views"], operation_id="view_create")
+def view_create(request: HttpRequest, payload: ViewIn) -> Status[dict[str, Any]]:
+    spec = _view_entity(request, payload.entity)
+    view = saved_views.saved_view_create(
+        user=request.user,  # type: ignore[arg-type]
+        entity=payload.entity, spec=spec, columns=payload.columns,
+        data={"name": payload.name, "params": payload.params, "shared_role": payload.shared_role},
+    )  # fmt: skip
+    return Status(201, next(v for v in saved_views.views_for(request.user, payload.entity)
+                            if v["id"] == view.pk))  # fmt: skip
+
+
+@router.delete("/views/{view_id}", response={204: None}, tags=["views"], operation_id="view_delete")
+def view_delete(request: HttpRequest, view_id: int) -> Status[None]:
+    saved_views.saved_view_delete(user=request.user, view_id=view_id)  # type: ignore[arg-type]
+    return Status(204, None)

@@ -67,6 +67,7 @@ class Filter:
     choices: tuple[str, ...] = ()
     label: str = ""
     null_word: str = ""
+    condition: Callable[[Any], Q] | None = None  # instead of ``lookup``: a condition on a value
 
 
 BOOL, INT, DECIMAL, DATE = _parse_bool, _parse_int, _parse_decimal, _parse_date
@@ -157,7 +158,7 @@ def filtered_queryset(
             value = flt.parse(raw)
         except (TypeError, ValueError) as exc:
             raise _error(name, str(exc) or "Invalid value.") from None
-        qs = qs.filter(**{flt.lookup: value})
+        qs = qs.filter(flt.condition(value) if flt.condition else Q(**{flt.lookup: value}))
         applied[name] = raw
     sort = str(params.get("sort") or spec.default_sort)
     if sort.removeprefix("-") not in spec.sort_fields:

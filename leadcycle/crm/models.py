@@ -371,3 +371,28 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SavedView(models.Model):
+    """A user's list view: filters, search and sort (as list parameters) and the columns shown,
+    kept under a name; shared with a role, its members see it too. The preset views of SPEC §8
+    are in code (``crm.saved_views.PRESETS``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    entity = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    params = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    shared_role = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entity", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "entity", "name"], name="saved_view_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,6 +7,19 @@ from django.db.models import Count, Q, QuerySet
 from leadcycle.crm.listing import BOOL, DATE, DECIMAL, INT, Filter, ListSpec
 from leadcycle.crm.models import Account, Channel, Contact, Interaction, Lead, Opportunity, Task
 
+
+def _in_queue(queue: str) -> Q:
+    """Open leads standing at a stage of this queue (SPEC §6)."""
+    from django.db.models import Exists, OuterRef
+
+    from leadcycle.process.models import ProcessInstance
+
+    standing = ProcessInstance.objects.filter(
+        lead_id=OuterRef("pk"), active=True, finished_at__isnull=True, stage__queue=queue
+    )
+    return Q(Exists(standing), status=Lead.Status.OPEN)
+
+
 ACCOUNT_LIST = ListSpec(
     model=Account,
     search_fields=("name", "web_domain", "industry", "country"),
@@ -75,6 +88,9 @@ LEAD_LIST = ListSpec(
         "campaign": Filter("campaign__iexact", label="Campaign"),
         "owner": Filter("owner_id", INT, label="Owner", null_word="none"),
         "created_after": Filter("created_at__date__gte", DATE, label="Created on or after"),
+        "queue": Filter(
+            "", choices=("telemarketing", "sales"), label="Queue", condition=lambda v: _in_queue(v)
+        ),
     },
     sort_fields=("topic", "status", "campaign", "created_at", "updated_at"),
     default_sort="-created_at",

@@ -20,6 +20,13 @@ for key, plural in _PLURALS.items():
         path(f"{plural}/<int:pk>/", views.record_detail, {"key": key}, name=f"{key}_detail"),
         path(f"{plural}/<int:pk>/edit/", views.record_edit, {"key": key}, name=f"{key}_edit"),
         path(f"{plural}/<int:pk>/delete/", views.record_delete, {"key": key}, name=f"{key}_delete"),
+        path(f"{plural}/views/", views.view_save, {"key": key}, name=f"{key}_view_save"),
+        path(
+            f"{plural}/views/<int:view_id>/delete/",
+            views.view_delete,
+            {"key": key},
+            name=f"{key}_view_delete",
+        ),
     ]
 for key in ("contact", "account", "lead"):
     urlpatterns.append(

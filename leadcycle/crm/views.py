@@ -7,6 +7,7 @@ Every view checks the user's role with the same permissions the API uses.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django import forms
 from django.contrib import messages
@@ -20,11 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from leadcycle.audit.selectors import audit_trail
 from leadcycle.crm import forms as crm_forms
-from leadcycle.crm import selectors, services
+from leadcycle.crm import saved_views, selectors, services
 from leadcycle.crm.listing import ListSpec, list_page
 from leadcycle.crm.models import Account, Contact, Interaction, Lead, Opportunity, Task
 from leadcycle.errors import DomainError
 from leadcycle.users.permissions import can, require
+from leadcycle.users.roles import ROLE_LABELS
 
 
 @dataclass(frozen=True)
@@ -181,16 +183,24 @@ def record_list(request: HttpRequest, key: str) -> HttpResponse:
     ui = _ui(key)
     require(request.user, "view", ui.model)
     errors: dict[str, list[str]] = {}
+    view = None
     try:
-        page = list_page(ui.spec, request.GET)
+        params, view = saved_views.view_params(request.user, key, request.GET.dict())
+        page = list_page(ui.spec, params)
     except ValidationError as exc:
         errors = exc.message_dict
         page = list_page(ui.spec, {})
-    rows = [(record, [_cell(record, col) for col in ui.columns]) for record in page.items]
+    wanted = set(view["columns"]) if view and view["columns"] else None
+    columns = [c for c in ui.columns if wanted is None or c.label in wanted or c.link]
+    rows = [(record, [_cell(record, col) for col in columns]) for record in page.items]
     context = {
         "ui": ui,
         "page": page,
         "rows": rows,
+        "columns": columns,
+        "views": saved_views.views_for(request.user, key),
+        "current_view": view,
+        "roles": ROLE_LABELS.items(),
         "errors": errors,
         "can_add": can(request.user, "add", ui.model),
         "filters": [
@@ -202,6 +212,42 @@ def record_list(request: HttpRequest, key: str) -> HttpResponse:
     }
     template = "crm/_table.html" if request.htmx else "crm/list.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=400 if errors else 200)
+
+
+@require_POST
+def view_save(request: HttpRequest, key: str) -> HttpResponse:
+    """Save the list as it is shown now (its parameters, the ticked columns) as a view."""
+    ui = _ui(key)
+    require(request.user, "view", ui.model)
+    params = dict(parse_qsl(request.POST.get("querystring", "")))
+    params.pop("page", None)
+    base, _ = saved_views.view_params(request.user, key, params)
+    labels = [c.label for c in ui.columns]
+    columns = [c for c in request.POST.getlist("columns") if c in labels]
+    try:
+        view = saved_views.saved_view_create(
+            user=request.user,  # type: ignore[arg-type]
+            entity=key, spec=ui.spec, columns=columns,
+            data={"name": request.POST.get("name", ""),
+                  "shared_role": request.POST.get("shared_role", ""),
+                  "params": {k: v for k, v in base.items() if k not in ("page", "page_size")}},
+        )  # fmt: skip
+    except ValidationError as exc:
+        messages.error(
+            request, " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        )
+        return redirect(reverse(f"crm:{key}_list") + "?" + request.POST.get("querystring", ""))
+    messages.success(request, f"View “{view.name}” saved.")
+    return redirect(reverse(f"crm:{key}_list") + f"?view={view.pk}")
+
+
+@require_POST
+def view_delete(request: HttpRequest, key: str, view_id: int) -> HttpResponse:
+    try:
+        saved_views.saved_view_delete(user=request.user, view_id=view_id)  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse(f"crm:{key}_list"))
 
 
 def _cell(record: models.Model, column: Column) -> Any:
