@@ -32,6 +32,9 @@ from leadcycle.errors import DomainError
 # (sender, lead, old) inside the transaction that changed a lead's status (old None: created
 # closed); the business process ends or reopens the lead's instance.
 lead_status_changed = Signal()
+# (sender, lead, data) before a lead's fields change; a listener refuses by raising
+# DomainError (the business process: an accepted lead keeps its owner).
+lead_changing = Signal()
 
 M = TypeVar("M", bound=models.Model)
 
@@ -285,8 +288,9 @@ def _prefix_errors(exc: ValidationError, prefix: str) -> ValidationError:
 
 def _status_checked(lead: Lead | None, data: Mapping[str, Any]) -> dict[str, Any]:
     """The one set of rules for a lead's status, whoever changes it (the lead form, the API,
-    qualifying): a lead with an opportunity is not disqualified, a qualified lead is not
-    reopened, a disqualified one says why; reopening clears the reason."""
+    qualifying): a lead with an opportunity is not disqualified; a qualified lead stays
+    qualified; a disqualified one says why and is reactivated before it is qualified; leaving
+    disqualified clears the reason."""
     data = dict(data)
     old = lead.status if lead is not None else None
     new = data.get("status", old)
@@ -306,14 +310,20 @@ def _status_checked(lead: Lead | None, data: Mapping[str, Any]) -> dict[str, Any
                 fields={"status_reason": "Why the lead is disqualified."},
                 status=422,
             )
-    elif new == Lead.Status.OPEN and old == Lead.Status.QUALIFIED:
+    if old == Lead.Status.QUALIFIED:
         raise DomainError(
             "lead_qualified",
             "A qualified lead stays qualified: work on its opportunity instead.",
             fields={"status": "qualified"},
         )
-    elif new == Lead.Status.OPEN:
-        data.setdefault("status_reason", "")
+    if old == Lead.Status.DISQUALIFIED and new == Lead.Status.QUALIFIED:
+        raise DomainError(
+            "lead_disqualified",
+            "Reactivate the lead first, then qualify it.",
+            fields={"status": "disqualified"},
+        )
+    if old == Lead.Status.DISQUALIFIED:
+        data["status_reason"] = ""  # leaving disqualified: the reason no longer holds
     return data
 
 
@@ -322,7 +332,9 @@ def lead_update(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Lead:
     """Change a lead's fields. Status changes follow ``_status_checked``; the business process
     hears of them (``lead_status_changed``) in the same transaction."""
     old = lead.status
-    lead = _save_changes(lead, by=by, data=_status_checked(lead, data))
+    data = _status_checked(lead, data)
+    lead_changing.send(Lead, lead=lead, data=data)  # listeners may refuse (DomainError)
+    lead = _save_changes(lead, by=by, data=data)
     if lead.status != old:
         lead_status_changed.send(Lead, lead=lead, old=old)
     records_changed(lead_ids=[lead.pk])
@@ -365,7 +377,16 @@ def opportunity_create(*, by: Actor, data: Mapping[str, Any]) -> Opportunity:
                         )
                     }
                 )
-    return _save_new(Opportunity(), by=by, data=_with_owner(by, data))
+    opportunity = _save_new(Opportunity(), by=by, data=_with_owner(by, data))
+    lead = (
+        Lead.objects.filter(pk=opportunity.lead_id, status=Lead.Status.OPEN).first()
+        if opportunity.lead_id is not None
+        else None
+    )
+    if lead is not None:
+        # An opportunity made from an open lead qualifies it (its process instance ends).
+        lead_update(lead=lead, by=by, data={"status": Lead.Status.QUALIFIED})
+    return opportunity
 
 
 @transaction.atomic

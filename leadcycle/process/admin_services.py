@@ -135,6 +135,8 @@ def _check(data: object) -> dict[str, Any]:
             not isinstance(s, str) or s not in keys for s in sources
         ):
             raise _problem(f"{path}from", "Keys of stages of this process (empty: any earlier).")
+        if rule["to"] in sources:
+            raise _problem(f"{path}from", "A rule cannot move leads into the stage they are in.")
         checked_rules.append({
             "name": _text(rule, "name", path, limit=200, required=True),
             "trigger": rule["trigger"], "from": list(sources), "to": rule["to"],
@@ -211,6 +213,10 @@ def process_save(*, process: Process | None, by: Actor, data: object) -> Process
         audit_create(actor=by, instance=process)
     else:
         audit_update(actor=by, instance=process, before=before)  # type: ignore[arg-type]
+        # Rules are level-triggered: changed rules or required fields apply to every open lead.
+        from leadcycle.process.tasks import advance_leads
+
+        transaction.on_commit(lambda: advance_leads.enqueue(None))
     return process
 
 

@@ -18,9 +18,10 @@ class ProcessConfig(AppConfig):
         from leadcycle.scoring.events import lead_sales_ready, leads_scored
 
         records_committed.connect(on_leads_changed, dispatch_uid="process_records")
-        from leadcycle.crm.services import lead_status_changed
-        from leadcycle.process.services import on_status_changed
+        from leadcycle.crm.services import lead_changing, lead_status_changed
+        from leadcycle.process.services import on_lead_changing, on_status_changed
 
         lead_status_changed.connect(on_status_changed, dispatch_uid="process_status")
+        lead_changing.connect(on_lead_changing, dispatch_uid="process_owner")
         lead_sales_ready.connect(on_leads_changed, dispatch_uid="process_sales_ready")
         leads_scored.connect(on_leads_changed, dispatch_uid="process_scored")

@@ -166,8 +166,11 @@ def lead_qualify(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Qualified
             f"The lead is already {lead.get_status_display().lower()}.",
             fields={"status": lead.status},
         )
-    if Opportunity.objects.filter(lead=lead).exists():
-        raise DomainError("lead_has_opportunity", "This lead already has an opportunity.")
+    existing = Opportunity.objects.filter(lead=lead).first()
+    if existing is not None:
+        # Made earlier by hand (before making one qualified the lead): qualifying adopts it.
+        lead = crm.lead_update(lead=lead, by=by, data={"status": Lead.Status.QUALIFIED})
+        return Qualified(lead, existing, lead.parent_contact, lead.parent_account, [])
     created: list[str] = []
     _lock_identities(data)
     duplicates = duplicates_for(lead=lead, data=data)
@@ -209,7 +212,9 @@ def lead_qualify(*, lead: Lead, by: Actor, data: Mapping[str, Any]) -> Qualified
                 fields={"opportunity": "An object."}, status=422,
             )  # fmt: skip
         extra = {
-            k: v for k, v in wanted.items() if k in ("name", "value", "expected_close", "stage")
+            k: v
+            for k, v in wanted.items()
+            if k in ("name", "value", "expected_close", "stage") and v is not None
         }
         opportunity = crm.opportunity_create(
             by=by,

@@ -1,10 +1,11 @@
 """API shapes of the business process."""
 
 import datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from ninja import Schema
-from pydantic import StrictInt
+from ninja import Field, Schema
+from pydantic import BaseModel, StrictInt
 
 
 class StageOut(Schema):
@@ -95,6 +96,16 @@ class SwitchIn(Schema):
     process_id: StrictInt
 
 
+class OpportunityExtraIn(BaseModel):
+    """The opportunity's own fields on qualification (the rest comes from the lead). A plain
+    pydantic model: a ninja Schema would read any object's attributes, accepting a string."""
+
+    name: Annotated[str, Field(max_length=200)] | None = None
+    value: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
+    expected_close: datetime.date | None = None
+    stage: Literal["qualify", "develop", "propose", "won", "lost"] | None = None
+
+
 class QualifyIn(Schema):
     create_account: bool | None = None
     create_contact: bool | None = None
@@ -104,7 +115,7 @@ class QualifyIn(Schema):
     link_contact_id: StrictInt | None = None  # true is not record 1, nor "7" record 7
     link_account_id: StrictInt | None = None
     create_anyway: bool = False
-    opportunity: dict[str, Any] | None = None
+    opportunity: OpportunityExtraIn | None = None
 
 
 class QualifiedOut(Schema):

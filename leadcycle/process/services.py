@@ -31,7 +31,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from leadcycle.audit.services import Actor
+from leadcycle.audit.services import Actor, audit_record
 from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Lead, Task
 from leadcycle.errors import DomainError
@@ -190,8 +190,17 @@ def _move(
         columns=("instance_id", "stage_id", "entered_at", "left_at", "by_id", "reason"),
     )
     ProcessInstance.objects.filter(id__in=ids).update(stage=to, entered_at=now)
+    # Leaving a queue closes the lead's open tasks in it; a lead already holding an open task
+    # in the queue it enters gets no second one.
+    open_tasks = Task.objects.filter(lead_id__in=lead_ids, done=False).exclude(queue="")
+    open_tasks.exclude(queue=to.queue).update(done=True, done_at=now, updated_at=now)
     if to.queue and to.creates_task and create_tasks:
-        leads = Lead.objects.filter(id__in=lead_ids).values_list("id", "topic", "parent_contact")
+        holding = set(open_tasks.filter(queue=to.queue).values_list("lead_id", flat=True))
+        leads = (
+            Lead.objects.filter(id__in=lead_ids)
+            .exclude(id__in=holding)
+            .values_list("id", "topic", "parent_contact")
+        )
         insert_rows(
             Task,
             [
@@ -310,14 +319,18 @@ def _rules() -> list[tuple[Transition, list[int], Q]]:
             pk for pk, position in stages.get(rule.process_id, [])
             if position < rule.to_stage.position
         ]  # fmt: skip
+        sources = [pk for pk in sources if pk != rule.to_stage_id]  # already there: no move
         rules.append((rule, sources, test & _ready_q(sources, required)))
     return rules
 
 
-def advance(lead_ids: Sequence[int] | None = None, *, create_tasks: bool = True) -> int:
+def advance(
+    lead_ids: Sequence[int] | None = None, *, create_tasks: bool = True, by: Actor = None
+) -> int:
     """Apply the transition rules to these open leads (None: every open lead, by id range);
     returns how many moves were made. Each chunk is one transaction. ``create_tasks=False``:
-    no queue tasks (a load that brings its own)."""
+    no queue tasks (a load that brings its own); ``by``: the person whose change set the rules
+    off (the visit names both)."""
     rules = _rules()
     if not rules:
         return 0
@@ -334,16 +347,19 @@ def advance(lead_ids: Sequence[int] | None = None, *, create_tasks: bool = True)
                 ).values_list("id", flat=True)
             )
             with transaction.atomic():
-                moved += _advance_chunk(chunk, rules, create_tasks)
+                moved += _advance_chunk(chunk, rules, create_tasks, by)
         return moved
     for chunk in _chunks(sorted(set(lead_ids))):
         with transaction.atomic():
-            moved += _advance_chunk(chunk, rules, create_tasks)
+            moved += _advance_chunk(chunk, rules, create_tasks, by)
     return moved
 
 
 def _advance_chunk(
-    chunk: list[int], rules: list[tuple[Transition, list[int], Q]], create_tasks: bool = True
+    chunk: list[int],
+    rules: list[tuple[Transition, list[int], Q]],
+    create_tasks: bool = True,
+    by: Actor = None,
 ) -> int:
     # Only leads some rule's trigger holds for can move: one read finds them, and the others
     # (most new leads: no score, nothing ticked) cost nothing more.
@@ -379,7 +395,7 @@ def _advance_chunk(
         _move(
             pairs,
             rule.to_stage,
-            by=None,
+            by=by,
             reason=f"rule: {rule.name}",
             now=now,
             create_tasks=create_tasks,
@@ -480,9 +496,11 @@ def steps_set(*, lead: Lead, by: Actor, values: Mapping[str, Any]) -> ProcessIns
             on_lead[f"{name}{suffix}"] = value if value is not None or suffix else ""
         else:
             on_instance[name] = value
+    if errors:
+        raise ValidationError({name: ValidationError(message) for name, message in errors.items()})
     changed = {
         name for name in ("owner", "sales_accepted")
-        if name in values and values[name] != step_value(instance, name)
+        if name in values and _differs(STEPS[name], step_value(instance, name), values[name])
     }  # fmt: skip
     if changed and isinstance(by, User) and not can(by, "accept", ProcessInstance):
         raise DomainError(
@@ -503,11 +521,23 @@ def steps_set(*, lead: Lead, by: Actor, values: Mapping[str, Any]) -> ProcessIns
     if on_lead:
         lead = lead_update(lead=lead, by=by, data=on_lead)
     if on_instance or (ticked and instance.held):
+        before = {"values": dict(instance.values), "held": instance.held}
         instance.values = {**instance.values, **on_instance}
         instance.held = instance.held and not ticked
         instance.save(update_fields=["values", "held"])
-    advance([lead.pk])
+        audit_record(
+            actor=by, action="update", instance=instance, before=before,
+            after={"values": instance.values, "held": instance.held},
+        )  # fmt: skip
+    advance([lead.pk], by=by)
     return ProcessInstance.objects.select_related("process", "stage").get(pk=instance.pk)
+
+
+def _differs(step: Any, old: object, new: object) -> bool:
+    """Whether setting a step changes it: an unticked box equals a never-ticked one."""
+    if step.kind == "boolean":
+        return bool(old) != bool(new)
+    return old != new
 
 
 def _stage_of(instance: ProcessInstance, stage_id: object) -> Stage:
@@ -554,8 +584,11 @@ def stage_move(*, lead: Lead, by: Actor, stage_id: int) -> ProcessInstance:
     return instance
 
 
+@transaction.atomic
 def stage_next(*, lead: Lead, by: Actor) -> ProcessInstance:
-    instance = instance_for(lead)
+    # The next stage is read under the lead's lock: two clicks move it one stage, not back.
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    instance = instance_for(lead, lock=True)
     following = (
         instance.process.stages.filter(position__gt=instance.stage.position)
         .order_by("position")
@@ -627,6 +660,26 @@ def leads_move_to_stage(lead_ids: Sequence[int], stage_key: str, *, reason: str)
     return moved
 
 
+def on_lead_changing(*, lead: Lead, data: Mapping[str, Any], **_: object) -> None:
+    """Receiver of ``lead_changing``: an accepted lead keeps an owner, whichever path
+    changes it (the lead form, ``PATCH /leads``)."""
+    clears = ("owner_id" in data and data["owner_id"] is None) or (
+        "owner" in data and data["owner"] is None
+    )
+    if (
+        clears
+        and ProcessInstance.objects.filter(
+            lead=lead, active=True, values__sales_accepted=True
+        ).exists()
+    ):
+        raise DomainError(
+            "owner_required",
+            "An accepted lead needs an owner: assign it to another seller instead.",
+            fields={"owner": "Required once the lead is accepted for sales."},
+            status=422,
+        )
+
+
 def on_status_changed(*, lead: Lead, old: str | None, **_: object) -> None:
     """Receiver of ``lead_status_changed``: a lead closed ends its instance, reopened resumes
     it — however the status changed (qualifying, the lead form, the API)."""
@@ -645,6 +698,10 @@ def instance_finish(*, lead: Lead, outcome: str, reopen: bool = False) -> None:
         query.update(finished_at=None, outcome="", held=False)
     else:
         query.update(finished_at=now, outcome=outcome)
+        # A closed lead is in no queue: its open queue tasks are done with.
+        Task.objects.filter(lead=lead, done=False).exclude(queue="").update(
+            done=True, done_at=now, updated_at=now
+        )
 
 
 def waiting(instance: ProcessInstance) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from leadcycle.crm.models import Lead
 from leadcycle.errors import DomainError
 from leadcycle.process import admin_services, qualify, selectors, services
-from leadcycle.process.models import Process, ProcessSettings
+from leadcycle.process.models import Process, ProcessInstance, ProcessSettings
 from leadcycle.process.steps import STEPS
 from leadcycle.users.permissions import can, require
 
@@ -63,6 +63,8 @@ def bar_context(
         "p": state,
         "open_stage": open_stage,
         "can_move": can(request.user, "change", Lead) and lead.status == Lead.Status.OPEN,
+        # Assigning a seller and accepting are a sales manager's steps (SPEC §6).
+        "can_accept": can(request.user, "accept", ProcessInstance),
         "can_change_lead": can(request.user, "change", Lead),
         "users": User.objects.filter(is_active=True).order_by("username"),
         "processes": Process.objects.all(),
@@ -78,7 +80,9 @@ def lead_bar(request: HttpRequest, lead_id: int) -> HttpResponse:
     return render(request, "process/_bar.html", bar_context(request, lead))
 
 
-def _posted_steps(request: HttpRequest) -> dict[str, Any]:
+def _posted_steps(request: HttpRequest, *, changed_only: bool = True) -> dict[str, Any]:
+    """The bar's fields as posted. Only those the user changed from what the bar showed
+    (``was_<name>``): saving a bar loaded before someone else's change keeps that change."""
     values: dict[str, Any] = {}
     for name in request.POST.getlist("fields"):
         step = STEPS.get(name)
@@ -86,14 +90,20 @@ def _posted_steps(request: HttpRequest) -> dict[str, Any]:
             values[name] = request.POST.get(name)
             continue
         raw = request.POST.get(name, "")
+        was = request.POST.get(f"was_{name}")
         if step.kind == "boolean":
-            values[name] = name in request.POST
+            value: Any = name in request.POST
+            shown: Any = was == "1"
         elif step.kind in ("contact", "account", "user"):
             raw = raw.strip()
             number = _int(raw)
-            values[name] = number if number is not None else (raw or None)
+            value = number if number is not None else (raw or None)
+            shown = _int(was or "")
         else:
-            values[name] = raw
+            value, shown = raw, was
+        if changed_only and was is not None and value == shown:
+            continue
+        values[name] = value
     return values
 
 
@@ -143,7 +153,7 @@ def lead_act(request: HttpRequest, lead_id: int) -> HttpResponse:
         moved = services.instance_for(lead).stage_id != before
         context = bar_context(
             request, lead, stage="" if moved else None, error=error, field_errors=fields,
-            posted=_posted_steps(request) if error else None,
+            posted=_posted_steps(request, changed_only=False) if error else None,
         )  # fmt: skip
         response = render(request, "process/_bar.html", context)
         if action in ("disqualify", "reactivate") and not error:
@@ -297,7 +307,7 @@ def process_edit(request: HttpRequest, process_id: int | None = None) -> HttpRes
             text = request.POST.get("document", "")
             try:
                 document = json.loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # nested past Python's limit: not JSON
                 error = f"Not valid JSON: {exc}"
         else:
             document = document_from_post(request.POST)

@@ -319,3 +319,123 @@ def test_a_stage_in_a_lead_history_cannot_be_removed(api_client):
     assert refused.status_code == 409, refused.content
     assert refused.json()["error"]["code"] == "stage_in_use"
     assert default.stages.filter(key="telemarketing_acceptance").exists()
+
+
+# Second review ---------------------------------------------------------------------------
+
+
+def test_opportunity_fields_of_the_wrong_type_are_refused(api_client):
+    lead = LeadFactory()
+    refused = post(api_client("seller"), f"/api/v1/leads/{lead.pk}/qualify",
+                   {"opportunity": {"expected_close": 5}})  # fmt: skip
+    assert refused.status_code == 422
+    assert "opportunity.expected_close" in json.dumps(refused.json()["error"]["fields"])
+    assert Lead.objects.get().status == "open"
+
+
+def test_no_path_around_the_status_rules(admin_api):
+    def patch(lead, body):
+        return admin_api.patch(f"/api/v1/leads/{lead.pk}", json.dumps(body),
+                               content_type="application/json")  # fmt: skip
+
+    qualified = LeadFactory()
+    post(admin_api, f"/api/v1/leads/{qualified.pk}/qualify", {"create_opportunity": False})
+    again = patch(qualified, {"status": "disqualified", "status_reason": "x"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "lead_qualified"
+    lost = LeadFactory()
+    post(admin_api, f"/api/v1/leads/{lost.pk}/disqualify", {"reason": "lost"})
+    jumped = patch(lost, {"status": "qualified"})
+    assert jumped.status_code == 409 and jumped.json()["error"]["code"] == "lead_disqualified"
+    assert Lead.objects.get(pk=lost.pk).status_reason == "Lost"
+
+
+def test_an_opportunity_made_from_an_open_lead_qualifies_it(admin_api):
+    lead = LeadFactory()
+    made = post(admin_api, "/api/v1/opportunities", {"name": "Deal", "lead_id": lead.pk})
+    assert made.status_code == 201
+    assert Lead.objects.get(pk=lead.pk).status == "qualified"
+    assert instance_for(lead).outcome == "qualified"
+    # An older lead left open beside its opportunity: qualifying adopts the opportunity
+    old = LeadFactory()
+    from leadcycle.testing.factories import OpportunityFactory
+
+    kept = OpportunityFactory(lead=old)
+    done = post(admin_api, f"/api/v1/leads/{old.pk}/qualify", {})
+    assert done.status_code == 200 and done.json()["opportunity_id"] == kept.pk
+    assert done.json()["created"] == [] and Opportunity.objects.filter(lead=old).count() == 1
+
+
+def test_an_accepted_lead_keeps_an_owner_on_every_path(api_client):
+    seller = UserFactory(role="seller")
+    lead = LeadFactory()
+    manager = api_client("sales_manager")
+    post(manager, f"/api/v1/leads/{lead.pk}/process/steps", {"values": {"sales_ready": True}})
+    post(manager, f"/api/v1/leads/{lead.pk}/process/steps",
+         {"values": {"owner": seller.pk, "sales_accepted": True}})  # fmt: skip
+    cleared = api_client("seller").patch(f"/api/v1/leads/{lead.pk}", json.dumps({"owner_id": None}),
+                                         content_type="application/json")  # fmt: skip
+    assert cleared.status_code == 422 and cleared.json()["error"]["code"] == "owner_required"
+    assert Lead.objects.get(pk=lead.pk).owner_id == seller.pk
+
+
+def test_a_rule_into_its_own_stage_is_refused(api_client):
+    admin = api_client("administrator")
+    made = post(admin, "/api/v1/processes", {
+        "name": "Loop", "stages": [{"key": "a", "name": "A"}, {"key": "b", "name": "B"}],
+        "transitions": [{"name": "Loop", "trigger": "step:sales_ready", "from": ["b"], "to": "b"}],
+    })  # fmt: skip
+    assert made.status_code == 422 and "transitions.0.from" in made.json()["error"]["fields"]
+
+
+def test_who_ticked_a_step_is_kept_in_the_audit_and_on_the_visit():
+    from leadcycle.audit.models import AuditEntry
+
+    telemarketer = UserFactory(role="telemarketer")
+    lead = LeadFactory(telemarketing_ready=True)
+    services.advance([lead.pk])
+    steps_set(lead=lead, by=telemarketer, values={"accept_telemarketing": True})
+    entry = AuditEntry.objects.filter(record_type="process.processinstance").latest("id")
+    assert entry.actor == telemarketer
+    assert entry.changes["values"][1] == {"accept_telemarketing": True}
+    visit = ProcessInstance.objects.get(lead=lead).visits.latest("id")
+    assert visit.by == telemarketer and visit.reason.startswith("rule:")
+
+
+def test_queue_tasks_close_when_the_lead_leaves_the_queue_and_are_not_doubled():
+    from leadcycle.crm.models import Task
+    from leadcycle.process.qualify import lead_disqualify
+
+    lead = LeadFactory(telemarketing_ready=True)
+    services.advance([lead.pk])
+    process = instance_for(lead).process
+    inquiry = process.stages.get(key="inquiry")
+    acceptance = process.stages.get(key="telemarketing_acceptance")
+    assert Task.objects.filter(lead=lead, done=False).count() == 1
+    stage_move(lead=lead, by=None, stage_id=inquiry.pk)
+    assert Task.objects.filter(lead=lead, done=False).count() == 0
+    stage_move(lead=lead, by=None, stage_id=acceptance.pk)
+    stage_move(lead=lead, by=None, stage_id=acceptance.pk)
+    assert Task.objects.filter(lead=lead, done=False).count() == 1
+    lead_disqualify(lead=lead, by=None, reason="lost")
+    assert Task.objects.filter(lead=lead, done=False).count() == 0
+
+
+def test_editing_a_process_applies_its_rules_to_waiting_leads(
+    api_client, django_capture_on_commit_callbacks
+):
+    lead = LeadFactory()
+    at_telemarketing_qualification(lead)
+    steps_set(lead=lead, by=None, values={"sales_ready": True})
+    assert stage_key(lead) == "telemarketing_qualification"  # waits for Need
+    admin = api_client("administrator")
+    default = Process.objects.get(is_default=True)
+    doc = admin.get(f"/api/v1/processes/{default.pk}").json()
+    for stage in doc["stages"]:
+        stage.pop("id")
+        for field in stage["fields"]:
+            field["required"] = field["name"] == "owner" and field["required"]
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = admin.put(f"/api/v1/processes/{default.pk}", json.dumps(doc),
+                          content_type="application/json")  # fmt: skip
+    assert saved.status_code == 200
+    assert stage_key(lead) == "sales_acceptance"

@@ -241,3 +241,59 @@ def test_the_process_list_and_a_read_only_view_for_non_administrators(ui_client)
     assert "Telemarketing qualification" in text and "any earlier stage" in text
     assert "<textarea" not in text and 'type="submit"' not in text
     assert seller.post(f"/processes/{default.pk}/", {"document": "{}"}).status_code == 403
+
+
+def test_saving_a_stale_bar_keeps_what_others_changed_meanwhile(ui_client):
+    from leadcycle.process.services import steps_set
+
+    lead = LeadFactory()
+    steps_set(lead=lead, by=None, values={"telemarketing_ready": True})
+    steps_set(lead=lead, by=None, values={"accept_telemarketing": True})
+    tm = ui_client("telemarketer")
+    bar = tm.get(f"/leads/{lead.pk}/process/", headers=HX).content.decode()
+    assert 'name="was_sales_ready" value=""' in bar
+    Lead.objects.filter(pk=lead.pk).update(sales_ready=True)  # scoring, meanwhile
+    tm.post(f"/leads/{lead.pk}/process/act/", {
+        "action": "save", "fields": ["need", "sales_ready"], "need": "40 seats",
+        "was_need": "", "was_sales_ready": "",
+    }, headers=HX)  # fmt: skip
+    assert Lead.objects.get(pk=lead.pk).sales_ready  # not unticked by the stale form
+    assert instance_for(lead).stage.key == "sales_acceptance"
+
+
+def test_a_seller_saves_a_stage_showing_manager_steps_without_touching_them(ui_client):
+    from leadcycle.process.services import steps_set
+
+    lead = LeadFactory()
+    steps_set(lead=lead, by=None, values={"sales_ready": True})
+    seller = ui_client("seller")
+    bar = seller.get(f"/leads/{lead.pk}/process/", headers=HX).content.decode()
+    assert 'id="step-sales_accepted" disabled' in bar
+    saved = seller.post(f"/leads/{lead.pk}/process/act/", {"action": "save", "fields": ["need"],
+                        "need": "Fleet", "was_need": ""}, headers=HX).content.decode()  # fmt: skip
+    assert 'id="process-error"' not in saved
+    assert instance_for(lead).values["need"] == "Fleet"
+
+
+def test_the_qualify_page_marks_errors_and_offers_create_anyway_for_a_name(ui_client):
+    ContactFactory(first_name="Ann", last_name="Lee", email="ann@old.example")
+    lead = LeadFactory(parent_contact=None, parent_account=None, first_name="Ann",
+                       last_name="Lee", email="ann@new.example")  # fmt: skip
+    seller = ui_client("seller")
+    form = seller.get(f"/leads/{lead.pk}/qualify/").content.decode()
+    assert 'value="ann@new.example"' in form  # the lead's own details, ready to use
+    offered = seller.post(f"/leads/{lead.pk}/qualify/", {
+        "create_contact": "on", "contact_first_name": "Ann", "contact_last_name": "Lee",
+        "contact_email": "ann@new.example",
+    })  # fmt: skip
+    assert offered.status_code == 422 and 'id="create-contact-anyway"' in offered.content.decode()
+    bad = seller.post(f"/leads/{lead.pk}/qualify/", {"create_opportunity": "on", "value": "abc",
+                      "link_contact_id": str(ContactFactory().pk)})  # fmt: skip
+    assert bad.status_code == 422 and "<b>value</b>" in bad.content.decode()
+
+
+def test_json_nested_past_the_limit_is_not_a_500(ui_client):
+    default = Process.objects.get(is_default=True)
+    answer = ui_client("administrator").post(f"/processes/{default.pk}/?mode=json",
+                                             {"document": "[" * 100_000})  # fmt: skip
+    assert answer.status_code == 422 and "Not valid JSON" in answer.content.decode()

@@ -236,7 +236,7 @@ def test_the_orphan_pass_costs_the_same_for_5_leads_as_for_40():
     orphan_workflow = workflow_enable(workflow=Workflow.objects.get(builtin=ORPHAN), by=None)
     Workflow.objects.filter(pk=orphan_workflow.pk).update(enabled=False)  # no runs on create
     counts = []
-    for size in (5, 40):
+    for size in (1, 5, 40):  # the first warms the caches (settings rows)
         for n in range(size):
             orphan(email=f"p{size}-{n}@people.example", company_name=f"Firm {size}-{n % 3}")
         Workflow.objects.filter(pk=orphan_workflow.pk).update(enabled=True)
@@ -245,7 +245,7 @@ def test_the_orphan_pass_costs_the_same_for_5_leads_as_for_40():
         Workflow.objects.filter(pk=orphan_workflow.pk).update(enabled=False)
         counts.append(len(queries))
     assert Lead.objects.filter(parent_contact__isnull=True).count() == 0
-    assert counts[0] == counts[1], counts
+    assert counts[1] == counts[2], counts
 
 
 def test_qualifying_a_lead_clears_its_contacts_marketing_only_flag():
