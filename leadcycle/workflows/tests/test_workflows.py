@@ -319,3 +319,26 @@ def test_a_webhook_is_signed_retried_with_backoff_and_never_blocks_the_change(re
     from leadcycle.workflows.services import workflow_document
 
     assert workflow_document(shown)["actions"][0]["secret"] != secret  # never shown back
+
+
+def test_the_command_line_switches_applies_and_ticks():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    orphan(email="cli@example.com")
+    workflow = Workflow.objects.get(builtin=ORPHAN)
+    out = StringIO()
+    call_command("workflows", "list", stdout=out)
+    assert "off  lead" in out.getvalue()
+    with pytest.raises(CommandError, match="switch it on first"):
+        call_command("workflows", "apply", str(workflow.pk))
+    out = StringIO()
+    call_command("workflows", "on", str(workflow.pk), "--existing", stdout=out)
+    assert "1 runs" in out.getvalue()
+    assert Lead.objects.get(email="cli@example.com").parent_contact is not None
+    with pytest.raises(CommandError, match="No workflow 9999"):
+        call_command("workflows", "off", "9999")
+    out = StringIO()
+    call_command("workflows", "tick", stdout=out)
+    assert "0 scheduled runs" in out.getvalue()
