@@ -8,9 +8,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 COLOURS = ("#2f6fdf", "#1f9d6b", "#d98a1c", "#8e5bd0", "#d0455b", "#4aa3c7", "#7a8594")
 ROW = 26
-LABEL_WIDTH = 170
-BAR_WIDTH = 330
-VALUE_WIDTH = 110
+LABEL_WIDTH = 230
+BAR_WIDTH = 230
+VALUE_WIDTH = 190
 
 
 def _svg(height: int, body: str, title: str) -> SafeString:
@@ -32,7 +32,7 @@ def bars(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "",
         note = f" · {notes[n]}" if n < len(notes) and notes[n] else ""
         parts.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 14}" text-anchor="end" class="chart-label">'
-            f"{escape(label)}</text>"
+            f"{_label(label)}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{ROW - 8}" rx="3" '
             f'fill="{COLOURS[0]}"/>'
             f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 14}" class="chart-value">'
@@ -57,7 +57,7 @@ def stacked(rows: Sequence[tuple[str, dict[str, int]]], series: Sequence[str], *
         x = float(LABEL_WIDTH)
         parts.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 14}" text-anchor="end" class="chart-label">'
-            f"{escape(label)}</text>"
+            f"{_label(label)}</text>"
         )
         for m, name in enumerate(series):
             value = values.get(name, 0)
@@ -78,6 +78,14 @@ def stacked(rows: Sequence[tuple[str, dict[str, int]]], series: Sequence[str], *
             f'<text x="{x + 6:.1f}" y="{y + 14}" class="chart-value">{sum(values.values())}</text>'
         )
     return _svg(max(len(rows), 1) * ROW + 26, "".join(parts), title)
+
+
+def _label(text: str, limit: int = 30) -> str:
+    """A row label that fits the label column: shortened with an ellipsis, the whole of it in
+    a tooltip (the chart stays readable without one)."""
+    if len(text) <= limit:
+        return escape(text)
+    return f"<title>{escape(text)}</title>{escape(text[: limit - 1])}…"
 
 
 def _number(value: float) -> str:

@@ -8,12 +8,12 @@ turn changes into (record, event) pairs for the enabled workflows whose trigger 
   lead and threshold); stage entered: ``stage:<stage id>:<when>``; schedule:
   ``schedule:<slot>``; apply to existing records: ``existing``.
 
-A few records are handled at once, in the committing request; more go to the
-``dispatch_changes`` task. Nothing here can fail the change that triggered it.
+Receivers only enqueue tasks (``dispatch_changes``, ``dispatch_stage``, ``dispatch_scores``):
+workflows run asynchronously, in the worker, and nothing here can fail or slow the change that
+triggered them.
 """
 
 import datetime
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,8 +23,7 @@ from django.utils import timezone
 from leadcycle.workflows.engine import MODELS, VIA, fire
 from leadcycle.workflows.models import Workflow
 
-log = logging.getLogger(__name__)
-INLINE_LIMIT = 200
+TASK_CHUNK = 5_000  # record ids per dispatch task
 WINDOW = datetime.timedelta(minutes=10)  # how far back a commit's audit entries are looked for
 CHANGE_TRIGGERS = ("created", "updated", "field_changed", "interaction_recorded")
 
@@ -49,15 +48,13 @@ def on_records_committed(
         or not Workflow.objects.filter(enabled=True, trigger__in=CHANGE_TRIGGERS).exists()
     ):
         return
-    if sum(len(v) for v in ids.values()) > INLINE_LIMIT:
-        from leadcycle.workflows.tasks import dispatch_changes
+    from leadcycle.workflows.tasks import dispatch_changes
 
-        dispatch_changes.enqueue(ids["contact"], ids["lead"], ids["account"])
-        return
-    try:
-        changes_dispatch(ids)
-    except Exception:  # the change committed; its workflows are logged as not run
-        log.exception("workflow dispatch failed")
+    for start in range(0, max(len(v) for v in ids.values()), TASK_CHUNK):
+        contacts, leads, accounts = (
+            v[start : start + TASK_CHUNK] for v in (ids["contact"], ids["lead"], ids["account"])
+        )
+        dispatch_changes.enqueue(contacts, leads, accounts)
 
 
 def changes_dispatch(ids: dict[str, list[int]]) -> int:
@@ -135,39 +132,38 @@ def _interactions(entity: str, record_ids: list[int], since: datetime.datetime) 
 
 
 def on_stage_entered(*, lead_ids: Sequence[int], stage_id: int, **_: object) -> None:
+    if _enabled(("stage_entered",)):
+        from leadcycle.workflows.tasks import dispatch_stage
+
+        dispatch_stage.enqueue(list(lead_ids), stage_id)
+
+
+def stage_dispatch(lead_ids: list[int], stage_id: int) -> int:
     from leadcycle.process.models import ProcessInstance, Stage
 
     workflows = _enabled(("stage_entered",))
     stage = Stage.objects.filter(pk=stage_id).first() if workflows else None
     if stage is None:
-        return
-    try:
-        entered = list(
-            ProcessInstance.objects.filter(
-                lead_id__in=lead_ids, active=True, stage_id=stage_id
-            ).values_list("lead_id", "entered_at")
-        )
-        for workflow in workflows:
-            if workflow.trigger_config.get("stage") == stage.key:
-                fire(
-                    workflow, [(lead, f"stage:{stage_id}:{at.isoformat()}") for lead, at in entered]
-                )
-    except Exception:
-        log.exception("workflow dispatch (stage entered) failed")
+        return 0
+    entered = list(
+        ProcessInstance.objects.filter(
+            lead_id__in=lead_ids, active=True, stage_id=stage_id
+        ).values_list("lead_id", "entered_at")
+    )
+    runs = 0
+    for workflow in workflows:
+        if workflow.trigger_config.get("stage") == stage.key:
+            events = [(lead, f"stage:{stage_id}:{at.isoformat()}") for lead, at in entered]
+            runs += fire(workflow, events)
+    return runs
 
 
 def on_leads_scored(*, lead_ids: Sequence[int] | None = None, **_: object) -> None:
     if not _enabled(("score_crossed",)):
         return
-    if lead_ids is None or len(lead_ids) > INLINE_LIMIT:
-        from leadcycle.workflows.tasks import dispatch_scores
+    from leadcycle.workflows.tasks import dispatch_scores
 
-        dispatch_scores.enqueue(None if lead_ids is None else list(lead_ids))
-        return
-    try:
-        scores_dispatch(list(lead_ids))
-    except Exception:
-        log.exception("workflow dispatch (scores) failed")
+    dispatch_scores.enqueue(None if lead_ids is None else list(lead_ids))
 
 
 def scores_dispatch(lead_ids: list[int] | None) -> int:

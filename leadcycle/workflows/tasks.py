@@ -11,6 +11,13 @@ def dispatch_changes(contact_ids: list[int], lead_ids: list[int], account_ids: l
 
 
 @task()
+def dispatch_stage(lead_ids: list[int], stage_id: int) -> int:
+    from leadcycle.workflows.dispatch import stage_dispatch
+
+    return stage_dispatch(lead_ids, stage_id)
+
+
+@task()
 def dispatch_scores(lead_ids: list[int] | None) -> int:
     from leadcycle.workflows.dispatch import scores_dispatch
 
