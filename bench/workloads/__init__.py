@@ -8,6 +8,7 @@ from bench.workloads import (
     score_full,
     score_incremental,
     segments,
+    workflow_orphans,
 )
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "score_full",
     "score_incremental",
     "segments",
+    "workflow_orphans",
 ]

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,8 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from leadcycle import expressions
 from leadcycle.errors import DomainError
+from leadcycle.segments.models import Segment
 from leadcycle.users.permissions import can, require
-from leadcycle.workflows import catalog, services
+from leadcycle.workflows import catalog, editor, services
 from leadcycle.workflows.models import WebhookDelivery, Workflow, WorkflowRun
 
 CONFIG_INPUTS = {
@@ -67,33 +69,32 @@ def _document(post: Any) -> dict[str, Any]:
 
 @require_http_methods(["GET", "POST"])
 def workflow_edit(request: HttpRequest, workflow_id: int | None = None) -> HttpResponse:
+    """The workflow as a form (conditions and actions as rows), or with ``?mode=json`` (or
+    posted ``conditions`` text) as JSON. ``refresh`` redraws the form (a changed action type
+    shows its inputs) without saving."""
     workflow = get_object_or_404(Workflow, pk=workflow_id) if workflow_id else None
-    require(
-        request.user,
-        "view" if request.method == "GET" and workflow else ("change" if workflow else "add"),
-        Workflow,
-    )
+    require(request.user, "view" if request.method == "GET" and workflow else
+            ("change" if workflow else "add"), Workflow)  # fmt: skip
+    as_json = request.GET.get("mode") == "json" or "conditions" in request.POST
     error, fields = "", dict[str, str]()
-    doc = (
-        services.workflow_document(workflow)
-        if workflow
-        else {
-            "name": "",
-            "description": "",
-            "entity": "lead",
-            "trigger": "created",
-            "trigger_config": {},
-            "conditions": [],
-            "actions": [],
-        }
-    )
+    doc = services.workflow_document(workflow) if workflow else {
+        "name": "", "description": "", "entity": "lead", "trigger": "created",
+        "trigger_config": {}, "conditions": [], "actions": [],
+    }  # fmt: skip
     texts = {name: json.dumps(doc[name], indent=2) for name in ("conditions", "actions")}
     if request.method == "POST":
-        texts = {name: request.POST.get(name, "") for name in ("conditions", "actions")}
         try:
-            posted = _document(request.POST)
+            if as_json:
+                texts = {name: request.POST.get(name, "") for name in ("conditions", "actions")}
+                posted = _document(request.POST)
+            else:
+                posted = editor.document_from_post(request.POST)
             doc = {**doc, **posted}
+            if "refresh" in request.POST:
+                raise _Redraw
             saved = services.workflow_save(workflow=workflow, by=request.user, data=posted)
+        except _Redraw:
+            pass
         except (ValidationError, DomainError) as exc:
             if isinstance(exc, DomainError):
                 error, fields = exc.message, dict(exc.fields)
@@ -103,25 +104,31 @@ def workflow_edit(request: HttpRequest, workflow_id: int | None = None) -> HttpR
         else:
             messages.success(request, f"Workflow “{saved}” saved.")
             return redirect(reverse("workflows:edit", args=[saved.pk]))
+    condition_errors, action_errors = editor.row_errors(fields)
     context = {
-        "workflow": workflow,
-        "doc": doc,
-        "texts": texts,
-        "error": error,
-        "field_errors": fields,
-        "entities": catalog.ENTITIES,
-        "triggers": catalog.TRIGGERS,
-        "actions": catalog.ACTIONS,
+        "workflow": workflow, "doc": doc, "texts": texts, "error": error, "field_errors": fields,
+        "as_json": as_json, **editor.rows_for(doc),
+        "condition_errors": condition_errors, "action_errors": action_errors,
+        "entities": catalog.ENTITIES, "triggers": catalog.TRIGGERS, "actions": catalog.ACTIONS,
         "fields": {e: sorted(expressions.FIELDS[e]) for e in catalog.ENTITIES},
+        "entity_fields": sorted(expressions.FIELDS.get(str(doc.get("entity", "")), {}).items()),
         "settable": {e: list(catalog.SETTABLE[e]) for e in catalog.ENTITIES},
-        "operators": list(expressions.OPERATORS),
+        "targets": list(catalog.TARGETS),
+        "settable_all": sorted({n for names in catalog.SETTABLE.values() for n in names}),
+        "operators": expressions.OPERATORS.items(),
+        "users": User.objects.filter(is_active=True).order_by("username"),
+        "segments": Segment.objects.filter(kind="static").order_by("name"),
         "can_change": can(request.user, "change", Workflow),
         "runs": WorkflowRun.objects.filter(workflow=workflow)[:50] if workflow else [],
         "deliveries": (
             WebhookDelivery.objects.filter(run__workflow=workflow)[:20] if workflow else []
         ),
-    }
+    }  # fmt: skip
     return render(request, "workflows/edit.html", context, status=422 if error else 200)
+
+
+class _Redraw(Exception):
+    """Show the form again with what was posted, saving nothing."""
 
 
 @require_POST
