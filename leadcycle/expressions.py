@@ -117,13 +117,13 @@ def parse(entity: str, raw: object, path: str) -> Expression:
     if fields is None:
         raise _error(path, f"Unknown entity {entity!r}.", "unknown_entity")
     name, op, value = raw.get("field"), raw.get("op"), raw.get("value")
-    if name not in fields:
+    if not isinstance(name, str) or name not in fields:
         raise _error(
             f"{path}.field",
             f"Unknown field {name!r} of {entity}; one of: {', '.join(sorted(fields))}.",
             "unknown_field",
         )
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         raise _error(
             f"{path}.op",
             f"Unknown operator {op!r}; one of: {', '.join(OPERATORS)}.",
@@ -165,9 +165,13 @@ def _value(kind: str, value: object, path: str) -> Any:
         if not isinstance(value, str):
             raise _error(path, "Expected a date, e.g. 2026-11-30.", "type_mismatch")
         try:
-            return datetime.date.fromisoformat(value)
+            day = datetime.date.fromisoformat(value)
         except ValueError:
             raise _error(path, "Expected a date, e.g. 2026-11-30.", "type_mismatch") from None
+        if not datetime.date(1900, 1, 1) <= day <= datetime.date(9000, 12, 31):
+            # Comparisons use the next day; the year 9999 has none.
+            raise _error(path, "A date between 1900 and 9000.", "out_of_range")
+        return day
     raise _error(path, f"Unsupported field type {kind}.", "type_mismatch")
 
 

@@ -196,6 +196,9 @@ API_PAGE_SIZE_MAX = 500
 LEADCYCLE_INTAKE_RATE_LIMIT = int(os.environ.get("LEADCYCLE_INTAKE_RATE_LIMIT", "60"))
 # Page views, email opens and clicks per client address per minute (tracking endpoints).
 LEADCYCLE_TRACKING_RATE_LIMIT = int(os.environ.get("LEADCYCLE_TRACKING_RATE_LIMIT", "600"))
+# Workflow webhooks to loopback, private or link-local addresses are refused unless this is on
+# (a receiver on the same network as Leadcycle).
+LEADCYCLE_WEBHOOK_ALLOW_PRIVATE = os.environ.get("LEADCYCLE_WEBHOOK_ALLOW_PRIVATE", "") == "1"
 # A batch of 10,000 interactions is a few megabytes of JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 # Behind a reverse proxy that sets X-Forwarded-For, take the client address from it.

@@ -52,12 +52,12 @@ PRESETS: dict[str, list[Preset]] = {
 }
 
 
-def _role(user: User | AnonymousUser) -> str:
+def _roles(user: User | AnonymousUser) -> set[str]:
     from leadcycle.users.roles import ROLES
 
     if not user.is_authenticated:
-        return ""
-    return next((g for g in user.groups.values_list("name", flat=True) if g in ROLES), "")
+        return set()
+    return {g for g in user.groups.values_list("name", flat=True) if g in ROLES}
 
 
 def views_for(user: User | AnonymousUser, entity: str) -> list[dict[str, Any]]:
@@ -68,17 +68,33 @@ def views_for(user: User | AnonymousUser, entity: str) -> list[dict[str, Any]]:
         for p in PRESETS.get(entity, [])
     ]  # fmt: skip
     if user.is_authenticated:
-        role = _role(user)
-        saved = SavedView.objects.filter(entity=entity).select_related("user")
+        from django.db.models import Q
+
+        mine_or_shared = Q(user_id=user.pk) | Q(shared_role__in=_roles(user) - {""})
+        saved = SavedView.objects.filter(mine_or_shared, entity=entity).select_related("user")
         for view in saved:
-            if view.user_id == user.pk or (role and view.shared_role == role):
-                views.append({
-                    "key": str(view.pk), "name": view.name, "params": view.params,
-                    "columns": view.columns, "preset": False, "shared_role": view.shared_role,
-                    "mine": view.user_id == user.pk, "id": view.pk,
-                    "description": f"Saved by {view.user.username}",
-                })  # fmt: skip
+            views.append({
+                "key": str(view.pk), "name": view.name, "params": view.params,
+                "columns": view.columns, "preset": False, "shared_role": view.shared_role,
+                "mine": view.user_id == user.pk, "id": view.pk,
+                "description": f"Saved by {view.user.username}",
+            })  # fmt: skip
     return views
+
+
+def view_params_raw(
+    user: User | AnonymousUser, entity: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``params`` with the view it names applied underneath, ``owner=me`` left as it is (what a
+    saved view keeps, so that "me" is whoever opens it)."""
+    merged = {k: v for k, v in params.items()}
+    key = str(merged.pop("view", "") or "")
+    if key:
+        view = next((v for v in views_for(user, entity) if v["key"] == key), None)
+        if view is None:
+            raise ValidationError({"view": ValidationError(f"No view {key!r}.", code="invalid")})
+        merged = {**view["params"], **{k: v for k, v in merged.items() if v not in (None, "")}}
+    return merged
 
 
 def view_params(
@@ -86,14 +102,9 @@ def view_params(
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """``params`` with the view it names (``view``) applied underneath, and ``owner=me``
     resolved; also the view. An unknown view is a ``ValidationError`` on ``view``."""
-    merged = {k: v for k, v in params.items()}
-    key = str(merged.pop("view", "") or "")
-    view = None
-    if key:
-        view = next((v for v in views_for(user, entity) if v["key"] == key), None)
-        if view is None:
-            raise ValidationError({"view": ValidationError(f"No view {key!r}.", code="invalid")})
-        merged = {**view["params"], **{k: v for k, v in merged.items() if v not in (None, "")}}
+    key = str(params.get("view", "") or "")
+    merged = view_params_raw(user, entity, params)
+    view = next((v for v in views_for(user, entity) if v["key"] == key), None) if key else None
     if merged.get("owner") == "me":
         merged["owner"] = str(user.pk) if user.is_authenticated else "none"
     return merged, view

@@ -221,10 +221,11 @@ def view_save(request: HttpRequest, key: str) -> HttpResponse:
     require(request.user, "view", ui.model)
     params = dict(parse_qsl(request.POST.get("querystring", "")))
     params.pop("page", None)
-    base, _ = saved_views.view_params(request.user, key, params)
     labels = [c.label for c in ui.columns]
     columns = [c for c in request.POST.getlist("columns") if c in labels]
     try:
+        # The view's own parameters underneath, ``owner=me`` kept as "me" (whoever looks).
+        base = saved_views.view_params_raw(request.user, key, params)
         view = saved_views.saved_view_create(
             user=request.user,  # type: ignore[arg-type]
             entity=key, spec=ui.spec, columns=columns,

@@ -88,12 +88,18 @@ def funnel(days: int = 90) -> list[dict[str, Any]]:
         ProcessInstance.objects.filter(lead_id=OuterRef("pk"), values__sales_accepted=True)
     )
     has_opportunity = Exists(Opportunity.objects.filter(lead_id=OuterRef("pk")))
+    # Each step counts the leads that reached it or any later one (a lead marked sales-ready
+    # by hand has passed "scored" too): the funnel narrows, rates stay at or under 100 %.
+    reached_opportunity = Q(has_opportunity)
+    reached_accepted = Q(accepted) | reached_opportunity
+    reached_ready = Q(sales_ready=True) | Q(in_sales) | reached_accepted
+    reached_scored = Q(scored) | reached_ready
     counts = Lead.objects.filter(created_at__gte=since).aggregate(
         n_leads=Count("id"),
-        n_scored=Count("id", filter=Q(scored)),
-        n_ready=Count("id", filter=Q(sales_ready=True) | Q(in_sales) | Q(has_opportunity)),
-        n_accepted=Count("id", filter=Q(accepted) | Q(has_opportunity)),
-        n_opportunity=Count("id", filter=Q(has_opportunity)),
+        n_scored=Count("id", filter=reached_scored),
+        n_ready=Count("id", filter=reached_ready),
+        n_accepted=Count("id", filter=reached_accepted),
+        n_opportunity=Count("id", filter=reached_opportunity),
     )
     steps = [("Leads", "n_leads"), ("Scored", "n_scored"), ("Sales-ready", "n_ready"),
              ("Accepted by sales", "n_accepted"), ("Opportunity", "n_opportunity")]  # fmt: skip
@@ -110,20 +116,22 @@ def funnel(days: int = 90) -> list[dict[str, Any]]:
 
 
 def median_days_in_stage(days: int = 90) -> list[tuple[str, float, int]]:
-    """(stage, median days spent, visits measured) over the stays that ended in the last
-    ``days`` (the newest ``VISIT_SAMPLE``), in the default process's stage order."""
+    """(stage, median days spent, stays measured) over the stays of the last ``days`` (the
+    newest ``VISIT_SAMPLE``), in the default process's stage order. A stay still going counts
+    up to now: leads stuck in a stage are what this chart is for."""
     from leadcycle.process.models import Stage, StageVisit
 
-    since = timezone.now() - datetime.timedelta(days=days)
+    now = timezone.now()
+    since = now - datetime.timedelta(days=days)
+    still_there = Q(left_at__isnull=True, instance__active=True, instance__finished_at__isnull=True)
     visits = (
-        StageVisit.objects.filter(left_at__isnull=False, left_at__gte=since)
+        StageVisit.objects.filter(Q(left_at__gte=since) | still_there)
         .order_by("-id")
         .values_list("stage_id", "entered_at", "left_at")[:VISIT_SAMPLE]
     )
     spans: dict[int, list[float]] = {}
     for stage_id, entered, left in visits:
-        if left is not None:  # the filter says so; the type does not
-            spans.setdefault(stage_id, []).append((left - entered).total_seconds() / 86_400)
+        spans.setdefault(stage_id, []).append(((left or now) - entered).total_seconds() / 86_400)
     stages = Stage.objects.filter(pk__in=spans).select_related("process")
     ordered = sorted(stages, key=lambda s: (not s.process.is_default, s.process_id, s.position))
     return [(s.name, statistics.median(spans[s.pk]), len(spans[s.pk])) for s in ordered]

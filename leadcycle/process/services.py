@@ -643,17 +643,27 @@ def leads_move_to_stage(lead_ids: Sequence[int], stage_key: str, *, reason: str)
     whose process has no such stage stay."""
     instances_ensure(lead_ids)
     moved: set[int] = set()
-    rows = list(
-        ProcessInstance.objects.select_for_update(of=("self",))
-        .filter(lead_id__in=lead_ids, active=True, lead__status=Lead.Status.OPEN)
-        .values_list("id", "lead_id", "process_id", "stage_id")
-    )
     targets = {s.process_id: s for s in Stage.objects.filter(key=stage_key)}
+    required: dict[int, list[str]] = {}
+    for stage_id, name in StageField.objects.filter(required=True).values_list("stage", "name"):
+        if name in STEPS:
+            required.setdefault(stage_id, []).append(name)
+    positions = dict(Stage.objects.values_list("id", "position"))
+    # Like the rules: held leads stay, and a lead leaves a stage only with its required fields
+    # filled (backward moves are free).
+    query = ProcessInstance.objects.select_for_update(of=("self",)).filter(
+        lead_id__in=lead_ids, active=True, held=False, lead__status=Lead.Status.OPEN
+    )
+    ready = set(query.filter(_ready_q(list(positions), required)).values_list("id", flat=True))
+    rows = list(query.values_list("id", "lead_id", "process_id", "stage_id"))
     by_process: dict[int, list[tuple[int, int]]] = {}
     for pk, lead_id, process_id, stage_id in rows:
         target = targets.get(process_id)
-        if target is not None and target.pk != stage_id:
-            by_process.setdefault(process_id, []).append((pk, lead_id))
+        if target is None or target.pk == stage_id:
+            continue
+        if target.position > positions[stage_id] and pk not in ready:
+            continue
+        by_process.setdefault(process_id, []).append((pk, lead_id))
     for process_id, pairs in by_process.items():
         _move(pairs, targets[process_id], by=None, reason=reason)
         moved |= {lead_id for _, lead_id in pairs}

@@ -14,7 +14,9 @@ BUILTINS: dict[str, dict[str, Any]] = {
         "lead's name, email and company and flagged marketing-only, so segments, journeys and "
         "scoring see it while sellers' views stay clean.",
         "entity": "lead",
-        "trigger": "created",
+        # Created or changed: an orphan given an email later, or whose contact was deleted,
+        # is handled then.
+        "trigger": "saved",
         "trigger_config": {},
         "conditions": [{"field": "parent_contact", "op": "is_empty"}],
         "actions": [{"type": "link_parent_contact"}],
@@ -41,6 +43,8 @@ def builtins_ensure(**_: object) -> None:
 
     from leadcycle.workflows.models import Workflow
 
+    # The first version of the orphan workflow ran on creation only.
+    Workflow.objects.filter(builtin=ORPHAN, trigger="created").update(trigger="saved")
     for key, spec in BUILTINS.items():
         if not Workflow.objects.filter(builtin=key).exists():
             values = dict(spec)

@@ -16,6 +16,7 @@ ENTITIES = ("lead", "contact", "account")
 TRIGGERS = {
     "created": "Record created",
     "updated": "Record changed",
+    "saved": "Record created or changed",
     "field_changed": "A field changed",
     "score_crossed": "Score reached a threshold",
     "stage_entered": "Entered a process stage",
@@ -78,13 +79,31 @@ def problem(path: str, message: str, code: str = "invalid") -> ValidationError:
     return ValidationError({path: ValidationError(message, code=code)})
 
 
-def _text(raw: Mapping[str, Any], name: str, path: str, limit: int, required: bool) -> str:
+def _text(
+    raw: Mapping[str, Any], name: str, path: str, limit: int, required: bool,
+    *, one_line: bool = True,
+) -> str:  # fmt: skip
+    """Text of up to ``limit`` characters; ``one_line``: no line breaks or control characters
+    (they end up in mail subjects and HTTP headers)."""
     value = raw.get(name, "")
     if value is None:
         value = ""
     if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
         raise problem(f"{path}{name}", f"Text of {'1' if required else '0'} to {limit} characters.")
+    if one_line and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise problem(f"{path}{name}", "One line of text: no line breaks or control characters.")
     return value.strip()
+
+
+def _stage_key(raw: Mapping[str, Any], path: str) -> str:
+    from leadcycle.process.models import Stage
+
+    key = _text(raw, "stage", path, 60, True)
+    if not Stage.objects.filter(key=key).exists():
+        known = sorted(set(Stage.objects.values_list("key", flat=True)))
+        raise problem(f"{path}stage", f"No stage {key!r}; one of: {', '.join(known)}.",
+                      "unknown_field")  # fmt: skip
+    return key
 
 
 def _int(raw: Mapping[str, Any], name: str, path: str, *, low: int, high: int) -> int:
@@ -119,15 +138,18 @@ def check_trigger(entity: str, trigger: object, config: object) -> dict[str, Any
     if trigger == "stage_entered":
         if entity != "lead":
             raise problem("trigger", "Leads enter stages: use the lead entity.")
-        return {"stage": _text(config, "stage", path, 60, True)}
+        return {"stage": _stage_key(config, path)}
     if trigger == "interaction_recorded":
         if entity == "account":
             raise problem("trigger", "Interactions are a contact's or a lead's.")
+        from leadcycle.interactions.models import InteractionKind
+
         kind = config.get("kind") or ""
-        if not isinstance(kind, str) or (kind and kind not in Interaction.Kind.values):
-            raise problem(
-                f"{path}kind", f"Empty (any), or one of: {', '.join(Interaction.Kind.values)}."
-            )
+        kinds = set(Interaction.Kind.values) | set(
+            InteractionKind.objects.values_list("key", flat=True)
+        )
+        if not isinstance(kind, str) or (kind and kind not in kinds):
+            raise problem(f"{path}kind", f"Empty (any), or one of: {', '.join(sorted(kinds))}.")
         return {"kind": kind}
     if trigger == "schedule":
         return {"every_hours": _int(config, "every_hours", path, low=1, high=24 * 31)}
@@ -250,7 +272,7 @@ def check_actions(
                 email=action.get("email") is True,
             )
         elif kind == "advance_stage":
-            item["stage"] = _text(action, "stage", path, 60, True)
+            item["stage"] = _stage_key(action, path)
         elif kind in ("add_to_segment", "remove_from_segment"):
             segment = action.get("segment_id")
             if (

@@ -14,18 +14,31 @@ triggered them.
 """
 
 import datetime
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from leadcycle.workflows.engine import MODELS, VIA, fire
 from leadcycle.workflows.models import Workflow
 
+log = logging.getLogger(__name__)
+
 TASK_CHUNK = 5_000  # record ids per dispatch task
 WINDOW = datetime.timedelta(minutes=10)  # how far back a commit's audit entries are looked for
-CHANGE_TRIGGERS = ("created", "updated", "field_changed", "interaction_recorded")
+CHANGE_TRIGGERS = ("created", "updated", "saved", "field_changed", "interaction_recorded")
+
+
+def _fire_safely(workflow: Workflow, events: Sequence[tuple[int, str]]) -> int:
+    """One workflow's runs; an error in it (a condition the database refuses) is logged and
+    the other workflows of the same event still run."""
+    try:
+        return fire(workflow, events)
+    except Exception:
+        log.exception("workflow %s (%s) failed to run", workflow.pk, workflow.name)
+        return 0
 
 
 def _enabled(triggers: Sequence[str], entity: str | None = None) -> list[Workflow]:
@@ -65,7 +78,7 @@ def changes_dispatch(ids: dict[str, list[int]]) -> int:
     for entity, record_ids in ids.items():
         if not record_ids:
             continue
-        workflows = _enabled(("created", "updated", "field_changed"), entity)
+        workflows = _enabled(("created", "updated", "saved", "field_changed"), entity)
         if workflows:
             entries = list(
                 AuditEntry.objects.filter(
@@ -78,7 +91,7 @@ def changes_dispatch(ids: dict[str, list[int]]) -> int:
                 .values_list("id", "record_id", "action", "changes", "at")
             )
             for workflow in workflows:
-                runs += fire(workflow, _events(workflow, entries))
+                runs += _fire_safely(workflow, _events(workflow, entries))
         runs += _interactions(entity, record_ids, since)
     return runs
 
@@ -93,6 +106,7 @@ def _events(workflow: Workflow, entries: list[tuple[Any, ...]]) -> list[tuple[in
             continue
         if workflow.trigger == "updated" and action != "update":
             continue
+        # "saved" (created or changed) takes both
         if workflow.trigger == "field_changed" and (action != "update" or field not in changes):
             continue
         events.append((record_id, f"audit:{pk}"))
@@ -127,7 +141,7 @@ def _interactions(entity: str, record_ids: list[int], since: datetime.datetime) 
             and (workflow.entity == "contact" or lead is not None)
             and not (workflow.enabled_at and at < workflow.enabled_at)
         ]
-        runs += fire(workflow, events)
+        runs += _fire_safely(workflow, events)
     return runs
 
 
@@ -145,16 +159,23 @@ def stage_dispatch(lead_ids: list[int], stage_id: int) -> int:
     stage = Stage.objects.filter(pk=stage_id).first() if workflows else None
     if stage is None:
         return 0
+    from leadcycle.process.models import StageVisit
+
+    # A move a workflow made does not trigger workflows: two workflows sending a lead back and
+    # forth would never stop.
+    by_workflow = StageVisit.objects.filter(
+        instance_id=OuterRef("pk"), left_at__isnull=True, reason__startswith="workflow:"
+    )
     entered = list(
-        ProcessInstance.objects.filter(
-            lead_id__in=lead_ids, active=True, stage_id=stage_id
-        ).values_list("lead_id", "entered_at")
+        ProcessInstance.objects.filter(lead_id__in=lead_ids, active=True, stage_id=stage_id)
+        .exclude(Exists(by_workflow))
+        .values_list("lead_id", "entered_at")
     )
     runs = 0
     for workflow in workflows:
         if workflow.trigger_config.get("stage") == stage.key:
             events = [(lead, f"stage:{stage_id}:{at.isoformat()}") for lead, at in entered]
-            runs += fire(workflow, events)
+            runs += _fire_safely(workflow, events)
     return runs
 
 
@@ -172,21 +193,26 @@ def scores_dispatch(lead_ids: list[int] | None) -> int:
     runs = 0
     for workflow in _enabled(("score_crossed",)):
         threshold = workflow.trigger_config["score"]
-        scores = (
-            LeadScore.objects.values("lead_id")
-            .annotate(best=Max("score"))
-            .filter(best__gte=threshold)
+        # Crossed: the score went from below the threshold to it or above, since the workflow
+        # was switched on (leads above it before then: "apply to existing records").
+        scores = LeadScore.objects.filter(score__gte=threshold).filter(
+            Q(previous_score__isnull=True) | Q(previous_score__lt=threshold)
         )
+        if workflow.enabled_at:
+            scores = scores.filter(changed_at__gte=workflow.enabled_at)
         if lead_ids is not None:
             scores = scores.filter(lead_id__in=lead_ids)
-        events = [(row["lead_id"], f"score:{threshold}") for row in scores.order_by("lead_id")]
-        runs += fire(workflow, events)
+        leads = sorted(set(scores.values_list("lead_id", flat=True)))
+        runs += _fire_safely(workflow, [(lead, f"score:{threshold}") for lead in leads])
     return runs
 
 
-def existing_apply(workflow: Workflow, event: str = "existing") -> int:
-    """Run the workflow once for every record of its entity its conditions hold for (turning a
-    workflow on "for existing records", or a schedule's slot); by id range, set-based."""
+def existing_apply(workflow: Workflow, event: str = "") -> int:
+    """Run the workflow for every record of its entity its conditions hold for (turning a
+    workflow on "for existing records", or a schedule's slot); by id range, set-based. Each
+    application is its own event (``existing:<when>``): applying again runs again where the
+    conditions still hold (an orphan given an email since), never twice within one."""
+    event = event or f"existing:{timezone.now().isoformat()}"
     model = MODELS[workflow.entity]
     runs = 0
     last = model.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -4,6 +4,7 @@ rows (a type and the inputs that type needs), read back into the document that
 dropped; one blank row of each is drawn to add to. Errors from the checks (``conditions.2.op``,
 ``actions.1.values.salary``) are shown on their row."""
 
+import re
 from typing import Any
 
 from django.http import QueryDict
@@ -84,13 +85,13 @@ def _typed_setting(target: str, name: str, text: str) -> Any:
     if spec.kind == "user":
         if not text:
             return None
-        return int(text) if text.isascii() and text.isdecimal() else text
+        return int(text) if re.fullmatch(r"\d{1,12}", text) else text
     return text
 
 
 def _int_or_text(text: str) -> Any:
     text = text.strip()
-    return int(text) if text.isascii() and text.isdecimal() else (text or None)
+    return int(text) if re.fullmatch(r"\d{1,12}", text) else (text or None)
 
 
 def document_from_post(post: QueryDict) -> dict[str, Any]:
@@ -107,9 +108,8 @@ def document_from_post(post: QueryDict) -> dict[str, Any]:
     }.get(trigger)
     if name:
         raw = post.get(f"config_{name}", "").strip()
-        config[name] = _int_or_text(raw) if name in ("score", "every_hours") else raw
-        if name == "score" and raw.startswith("-") and raw[1:].isdecimal():
-            config[name] = int(raw)
+        numeric = name in ("score", "every_hours") and re.fullmatch(r"-?\d{1,9}", raw)
+        config[name] = int(raw) if numeric else raw
     conditions = []
     for n in range(MAX_ROWS + 1):
         field = post.get(f"cond-{n}-field", "").strip()

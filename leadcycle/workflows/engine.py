@@ -198,6 +198,18 @@ def set_fields(
     model = MODELS[target_type]
     targets = _targets(workflow, on, ids)
     values = {("owner_id" if k == "owner" else k): v for k, v in action["values"].items()}
+    kept: dict[int, str] = {}
+    if target_type == "lead" and "owner_id" in values and values["owner_id"] is None:
+        # The process's rule holds here too: a lead accepted for sales keeps its owner.
+        from leadcycle.process.models import ProcessInstance
+
+        accepted = set(
+            ProcessInstance.objects.filter(
+                lead_id__in=list(targets.values()), active=True, values__sales_accepted=True
+            ).values_list("lead_id", flat=True)
+        )
+        kept = {r: "skipped" for r, t in targets.items() if t in accepted}
+        targets = {r: t for r, t in targets.items() if t not in accepted}
     columns = list(values)
     before = {
         row[0]: dict(zip(columns, row[1:], strict=True))
@@ -216,8 +228,11 @@ def set_fields(
         records_changed(**{f"{target_type}_ids": list(changed)})  # type: ignore[arg-type]
     label = ", ".join(f"{k}={v}" for k, v in action["values"].items())
     return {
-        record: (f"set {label}" if target in changed else f"{label} already")
-        for record, target in targets.items()
+        **kept,
+        **{
+            record: (f"set {label}" if target in changed else f"{label} already")
+            for record, target in targets.items()
+        },
     }
 
 
@@ -325,7 +340,8 @@ def notify(
             )
             for pk in ids
         ]
-        transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
+        # robust: a mail server's refusal never stops the callbacks after it
+        transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True), robust=True)
     return {pk: f"notified {user.username}" for pk in ids}
 
 
@@ -416,10 +432,9 @@ def webhook(
     delivery_ids = [row[0] for row in created]
 
     def send() -> None:
-        from leadcycle.workflows.tasks import deliver_webhook
+        from leadcycle.workflows.tasks import deliver_webhooks
 
-        for delivery_id in delivery_ids:
-            deliver_webhook.enqueue(delivery_id)
+        deliver_webhooks.enqueue(delivery_ids)  # one task per chunk, not per record
 
     transaction.on_commit(send)
     return {pk: f"webhook queued to {action['url']}" for pk in ids}

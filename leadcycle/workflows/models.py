@@ -15,6 +15,7 @@ class Workflow(models.Model):
     class Trigger(models.TextChoices):
         CREATED = "created", "Record created"
         UPDATED = "updated", "Record changed"
+        SAVED = "saved", "Record created or changed"
         FIELD_CHANGED = "field_changed", "A field changed"
         SCORE_CROSSED = "score_crossed", "Score reached a threshold"
         STAGE_ENTERED = "stage_entered", "Entered a process stage"

@@ -49,7 +49,7 @@ def _checked(data: object, workflow: Workflow | None) -> dict[str, Any]:
     trigger = data.get("trigger")
     return {
         "name": catalog._text(data, "name", "", 200, True),
-        "description": catalog._text(data, "description", "", 5_000, False),
+        "description": catalog._text(data, "description", "", 5_000, False, one_line=False),
         "entity": entity,
         "trigger": trigger,
         "trigger_config": catalog.check_trigger(entity, trigger, data.get("trigger_config")),

@@ -38,3 +38,15 @@ def deliver_webhook(delivery_id: int) -> str:
     from leadcycle.workflows.webhooks import webhook_deliver
 
     return webhook_deliver(delivery_id)
+
+
+@task()
+def deliver_webhooks(delivery_ids: list[int]) -> dict[str, int]:
+    """First attempts of one chunk's deliveries; retries are queued one by one, when due."""
+    from leadcycle.workflows.webhooks import webhook_deliver
+
+    counts: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        status = webhook_deliver(delivery_id)
+        counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -3,6 +3,7 @@ webhook deliveries. Conditions and actions are edited as JSON, with the fields a
 types they may use listed beside them."""
 
 import json
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from leadcycle import expressions
@@ -46,11 +48,7 @@ def _document(post: Any) -> dict[str, Any]:
     if trigger in CONFIG_INPUTS:
         name, kind = CONFIG_INPUTS[trigger]
         raw = post.get(f"config_{name}", "").strip()
-        config[name] = (
-            int(raw)
-            if kind is int and raw.lstrip("-").isascii() and raw.lstrip("-").isdecimal()
-            else raw
-        )
+        config[name] = int(raw) if kind is int and re.fullmatch(r"-?\d{1,9}", raw) else raw
     doc: dict[str, Any] = {
         "name": post.get("name", ""),
         "description": post.get("description", ""),
@@ -163,4 +161,7 @@ def workflow_toggle(request: HttpRequest, workflow_id: int) -> HttpResponse:
         else:
             messages.success(request, f"“{workflow}” deleted.")
             return redirect(reverse("workflows:list"))
-    return redirect(request.POST.get("next") or reverse("workflows:list"))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    return redirect(back or reverse("workflows:list"))

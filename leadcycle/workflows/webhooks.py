@@ -5,9 +5,13 @@ is logged on the delivery and retried with exponential backoff — 30 s, 1, 2, 4
 then marked failed. The triggering change committed long before: nothing waits for this."""
 
 import datetime
+import ipaddress
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +19,38 @@ from leadcycle.workflows.models import WebhookDelivery
 
 MAX_ATTEMPTS = 6
 TIMEOUT = 5
+
+
+class _Refused(Exception):
+    pass
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer, not an instruction: following it would send the request (as a GET)
+    wherever the receiver points, inside the network too."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _refused(url: str) -> str:
+    """Why this address may not be called ('' if it may): loopback, private, link-local and
+    reserved addresses are refused unless ``LEADCYCLE_WEBHOOK_ALLOW_PRIVATE`` is on."""
+    if settings.LEADCYCLE_WEBHOOK_ALLOW_PRIVATE:
+        return ""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return "refused: the host does not resolve"
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return "refused: a private or local address (LEADCYCLE_WEBHOOK_ALLOW_PRIVATE)"
+    return ""
 
 
 def backoff(attempts: int) -> datetime.timedelta:
@@ -35,7 +71,7 @@ def webhook_deliver(delivery_id: int, *, now: datetime.datetime | None = None) -
         if delivery.next_attempt_at > now:
             return delivery.status
         delivery.attempts += 1
-        request = urllib.request.Request(  # noqa: S310 - http or https, checked on save
+        request = urllib.request.Request(  # noqa: S310 - http or https, checked on save and here
             delivery.url,
             data=delivery.body.encode(),
             method="POST",
@@ -47,13 +83,22 @@ def webhook_deliver(delivery_id: int, *, now: datetime.datetime | None = None) -
             },
         )
         error = ""
+        refused = _refused(delivery.url)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            if refused:
+                raise _Refused(refused)
+            with _OPENER.open(request, timeout=TIMEOUT) as response:
                 delivery.response_status = response.status
+        except _Refused as exc:
+            error = str(exc)
+            delivery.attempts = MAX_ATTEMPTS  # an address rule: retrying changes nothing
         except urllib.error.HTTPError as exc:
             delivery.response_status, error = exc.code, f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        except TimeoutError:
+            error = f"no answer within {TIMEOUT} s"
+        except (urllib.error.URLError, OSError, ValueError):
+            # Not the system's message: it would tell who reads the log about ports inside.
+            error = "could not connect"
         if not error:
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, ""
         elif delivery.attempts >= MAX_ATTEMPTS:

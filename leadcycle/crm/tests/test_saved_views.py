@@ -88,3 +88,29 @@ def test_users_save_views_and_share_them_with_a_role(api_client, ui_client, role
     assert bad.status_code == 422 and "marketing_only" in bad.json()["error"]["fields"]
     assert manager.delete(f"/api/v1/views/{view.pk}").status_code == 404
     assert SavedView.objects.filter(pk=view.pk).exists()
+
+
+def test_a_shared_my_leads_view_means_the_one_who_opens_it(ui_client, role_user):
+    from leadcycle.users.services import user_set_role
+
+    saver = role_user("seller")
+    other = UserFactory(username="olga", role="seller")
+    mine, theirs = LeadFactory(owner=saver), LeadFactory(owner=other)
+    client = ui_client("seller")
+    client.post("/leads/views/", {"name": "Mine, shared", "shared_role": "seller",
+                                  "querystring": "view=mine"})  # fmt: skip
+    view = SavedView.objects.get(name="Mine, shared")
+    assert view.params == {"owner": "me", "status": "open"}
+    client.force_login(other)
+    page = client.get(f"/leads/?view={view.pk}").content.decode()
+    assert f"/leads/{theirs.pk}/" in page and f"/leads/{mine.pk}/" not in page
+    # A user with two roles sees views shared with either
+    user_set_role(user=other, role="telemarketer")
+    other.groups.add(*saver.groups.all())
+    names = [v["name"] for v in client.get("/api/v1/views", {"entity": "lead"}).json()]
+    assert "Mine, shared" in names
+
+
+def test_saving_on_top_of_an_unknown_view_is_an_error_not_a_500(ui_client):
+    answer = ui_client("seller").post("/leads/views/", {"name": "X", "querystring": "view=999"})
+    assert answer.status_code == 302 and not SavedView.objects.filter(name="X").exists()

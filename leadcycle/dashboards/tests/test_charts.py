@@ -51,7 +51,7 @@ def test_the_funnel_counts_each_step_with_its_conversion_rate(ui_client):
     )
 
 
-def test_median_days_in_stage_from_the_stays_that_ended():
+def test_median_days_in_stage_counts_ended_stays_and_the_ones_still_going():
     lead = LeadFactory()
     steps_set(lead=lead, by=None, values={"sales_ready": True})  # leaves Inquiry
     from leadcycle.process.models import StageVisit
@@ -62,8 +62,9 @@ def test_median_days_in_stage_from_the_stays_that_ended():
     )
     first = lead.process_instances.get().process.stages.get(key="inquiry")
     stage_move(lead=lead, by=None, stage_id=first.pk)  # leaves Sales acceptance
-    medians = dict((name, round(days)) for name, days, _ in analytics.median_days_in_stage())
-    assert medians == {"Inquiry": 3, "Sales acceptance": 0}
+    medians = {name: (round(days, 1), n) for name, days, n in analytics.median_days_in_stage()}
+    # Inquiry: the 3-day stay, and the stay it is in again now (counted up to now)
+    assert medians == {"Inquiry": (1.5, 2), "Sales acceptance": (0.0, 1)}
 
 
 def test_marketers_see_channels_scores_and_segments(ui_client):
@@ -91,3 +92,11 @@ def test_sellers_and_telemarketers_see_their_own(ui_client, role_user):
     assert "12,000" in card(page, "chart-pipeline") and 'id="chart-funnel"' not in page
     tm = ui_client("telemarketer").get("/").content.decode()
     assert ">Telemarketing acceptance</text>" in card(tm, "chart-telemarketing")
+
+
+def test_a_later_step_counts_as_having_passed_the_earlier_ones():
+    hand = LeadFactory()
+    steps_set(lead=hand, by=None, values={"sales_ready": True})  # sales-ready, never scored
+    counts = [s["count"] for s in analytics.funnel()]
+    assert counts == [1, 1, 1, 0, 0]
+    assert all(s["rate"] is None or s["rate"] <= 100 for s in analytics.funnel())
