@@ -171,12 +171,19 @@ def _preparer(field: Any) -> Any:
 
 
 def update_rows(
-    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    columns: Sequence[str],
+    keep_existing: Sequence[str] = (),
+    only_where_null: str = "",
 ) -> int:
     """Set ``columns`` of many rows at once, each row naming its record by ``id``: one
     ``UPDATE … FROM`` a list of values per chunk (PostgreSQL: one statement, arrays spread by
     ``unnest``; SQLite 3.33+: a ``VALUES`` list, chunked under the parameter limit). Rows set
-    every column given; the caller puts the record's current value where nothing changes."""
+    every column given; the caller puts the record's current value where nothing changes.
+    ``keep_existing``: columns left as they are where they hold a value; ``only_where_null``: a
+    column that must still be empty for the row to change (someone may have filled it)."""
     if not rows:
         return 0
     table = connection.ops.quote_name(model._meta.db_table)
@@ -185,7 +192,20 @@ def update_rows(
     pk = _concrete_field(model, "id")
     names = ["id", *columns]
     prepare = [_preparer(pk), *(_preparer(f) for f in fields)]
-    assignments = ", ".join(f"{quote(str(f.column))} = v.{quote(str(f.column))}" for f in fields)
+    assignments = ", ".join(
+        f"{quote(str(f.column))} = "
+        + (
+            f"COALESCE({table}.{quote(str(f.column))}, v.{quote(str(f.column))})"
+            if f.attname in keep_existing
+            else f"v.{quote(str(f.column))}"
+        )
+        for f in fields
+    )
+    guard = (
+        f" AND {table}.{quote(str(_concrete_field(model, only_where_null).column))} IS NULL"
+        if only_where_null
+        else ""
+    )
     value_columns = ", ".join(quote(str(f.column)) for f in [pk, *fields])
     updated = 0
     if connection.vendor == "postgresql":
@@ -195,7 +215,7 @@ def update_rows(
         casts = ", ".join(f"%b::{f.db_type(connection)}[]" for f in [pk, *fields])
         sql = (
             f"UPDATE {table} SET {assignments} FROM unnest({casts}) AS v({value_columns})"  # noqa: S608 - names from model metadata
-            f" WHERE {table}.{quote(str(pk.column))} = v.{quote(str(pk.column))}"
+            f" WHERE {table}.{quote(str(pk.column))} = v.{quote(str(pk.column))}{guard}"
         )
         with psycopg.Cursor(connection.connection) as raw:  # type: ignore[arg-type]
             raw.execute(sql, arrays)
@@ -210,7 +230,7 @@ def update_rows(
             sql = (
                 f"WITH v({value_columns}) AS (VALUES {', '.join([row_sql] * len(chunk))})"  # noqa: S608 - names from model metadata
                 f" UPDATE {table} SET {assignments} FROM v"
-                f" WHERE {table}.{quote(str(pk.column))} = v.{quote(str(pk.column))}"
+                f" WHERE {table}.{quote(str(pk.column))} = v.{quote(str(pk.column))}{guard}"
             )
             cursor.execute(sql, params)
             updated += cursor.rowcount

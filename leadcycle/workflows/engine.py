@@ -20,11 +20,10 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.mail import send_mass_mail
 from django.db import connection, transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from leadcycle import expressions
-from leadcycle.bulk import insert_rows
+from leadcycle.bulk import insert_rows, update_rows
 from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Contact, Lead, Task
 from leadcycle.workflows.catalog import parsed_conditions
@@ -119,9 +118,13 @@ def _run_actions(workflow: Workflow, runs: list[tuple[int, int]], now: datetime.
             outcome[pk] = ("skipped", "nothing to do")
         else:
             outcome[pk] = ("done", "; ".join(line for line in lines if line != "skipped")[:2_000])
-    WorkflowRun.objects.filter(pk__in=list(outcome)).update(
-        status=Case(*[When(pk=pk, then=Value(v[0])) for pk, v in outcome.items()]),
-        detail=Case(*[When(pk=pk, then=Value(v[1])) for pk, v in outcome.items()]),
+    update_rows(
+        WorkflowRun,
+        [
+            {"id": pk, "status": status, "detail": detail}
+            for pk, (status, detail) in outcome.items()
+        ],
+        columns=("status", "detail"),
     )
 
 

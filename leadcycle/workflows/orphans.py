@@ -13,10 +13,9 @@ person from). A fixed number of statements per chunk.
 import datetime
 from typing import Any
 
-from django.db.models import BigIntegerField, Case, F, Value, When
 from django.db.models.functions import Lower
 
-from leadcycle.bulk import insert_rows
+from leadcycle.bulk import insert_rows, update_rows
 from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Channel, Contact, Lead
 from leadcycle.crm.normalize import display_email, normalize_email
@@ -179,22 +178,14 @@ def orphans_link(
         accounts_of = dict(
             Contact.objects.filter(pk__in=set(link.values())).values_list("id", "account_id")
         )
-        Lead.objects.filter(pk__in=list(link), parent_contact__isnull=True).update(
-            parent_contact_id=Case(
-                *[When(pk=lead, then=Value(c)) for lead, c in link.items()],
-                output_field=BigIntegerField(),
-            ),
-            parent_account_id=Case(
-                *[
-                    When(pk=lead, parent_account__isnull=True, then=Value(accounts_of[c]))
-                    for lead, c in link.items()
-                    if accounts_of.get(c)
-                ],
-                default=F("parent_account_id"),
-                output_field=BigIntegerField(),
-            ),
-            updated_at=now,
-        )
+        update_rows(
+            Lead,
+            [{"id": lead, "parent_contact_id": c, "parent_account_id": accounts_of.get(c),
+              "updated_at": now} for lead, c in link.items()],
+            columns=("parent_contact_id", "parent_account_id", "updated_at"),
+            keep_existing=("parent_account_id",),
+            only_where_null="parent_contact_id",
+        )  # fmt: skip
         _audit(
             workflow,
             "crm.lead",
