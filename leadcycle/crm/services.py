@@ -489,6 +489,18 @@ class BulkCreated(NamedTuple):
     leads_created: int
 
 
+TASK_COLUMNS = (
+    "kind", "subject", "lead_id", "contact_id", "assignee_id", "queue", "due_at", "done",
+    "done_at", "owner_id", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def tasks_insert(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many tasks in one statement per chunk (queue tasks of the process, workflow tasks);
+    each row gives every one of ``TASK_COLUMNS``."""
+    insert_rows(Task, rows, columns=TASK_COLUMNS)
+
+
 _BULK_CONTACT_FIELDS = (
     "email",
     "first_name",

@@ -34,6 +34,7 @@ from django.utils import timezone
 from leadcycle.audit.services import Actor, audit_record
 from leadcycle.bulk import insert_rows
 from leadcycle.crm.models import Lead, Task
+from leadcycle.crm.services import tasks_insert
 from leadcycle.errors import DomainError
 from leadcycle.process.models import (
     Process,
@@ -201,8 +202,7 @@ def _move(
             .exclude(id__in=holding)
             .values_list("id", "topic", "parent_contact")
         )
-        insert_rows(
-            Task,
+        tasks_insert(
             [
                 {
                     "kind": Task.Kind.CALL
@@ -222,20 +222,6 @@ def _move(
                 }
                 for lead_id, topic, contact_id in leads
             ],
-            columns=(
-                "kind",
-                "subject",
-                "lead_id",
-                "contact_id",
-                "assignee_id",
-                "queue",
-                "due_at",
-                "done",
-                "done_at",
-                "owner_id",
-                "created_at",
-                "updated_at",
-            ),
         )
     stage_id = to.pk
     transaction.on_commit(

@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
 from django.core.mail import send_mass_mail
@@ -26,6 +26,7 @@ from leadcycle import expressions
 from leadcycle.bulk import insert_rows, update_rows
 from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Contact, Lead, Task
+from leadcycle.crm.services import tasks_insert
 from leadcycle.workflows.catalog import parsed_conditions
 from leadcycle.workflows.models import WebhookDelivery, Workflow, WorkflowRun
 
@@ -37,6 +38,15 @@ MODELS: dict[str, type[Lead] | type[Contact] | type[Account]] = {
     "account": Account,
 }
 VIA = "via workflow"
+
+
+class Batch(NamedTuple):
+    """The records of one chunk's new runs, as every action receives them."""
+
+    workflow: Workflow
+    ids: list[int]
+    now: datetime.datetime
+    run_of: dict[int, int]  # record id → its run's id
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -138,7 +148,7 @@ def _apply_all(
     run_of = {record: pk for pk, record in runs}
     for action in workflow.actions:
         kind = action["type"]
-        done = ACTIONS[kind](workflow, action, ids, now, run_of)
+        done = ACTIONS[kind](Batch(workflow, ids, now, run_of), action)
         for record, line in done.items():
             details[run_of[record]].append(line)
 
@@ -185,13 +195,8 @@ def _targets(workflow: Workflow, on: str, ids: list[int]) -> dict[int, int]:
     }
 
 
-def set_fields(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def set_fields(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids, now = batch.workflow, batch.ids, batch.now
     on = action.get("on", "record")
     target_type = {
         "record": workflow.entity,
@@ -239,13 +244,8 @@ def set_fields(
     }
 
 
-def create_task(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def create_task(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids, now = batch.workflow, batch.ids, batch.now
     links: dict[int, tuple[int | None, int | None]]
     if workflow.entity == "lead":
         links = {
@@ -260,8 +260,7 @@ def create_task(
         links = {pk: (None, None) for pk in ids}
     queue = action.get("queue", "")
     kind = Task.Kind.CALL if queue == "telemarketing" else Task.Kind.FOLLOW_UP
-    insert_rows(
-        Task,
+    tasks_insert(
         [
             {
                 "kind": kind,
@@ -279,20 +278,6 @@ def create_task(
             }
             for lead, contact in links.values()
         ],
-        columns=(
-            "kind",
-            "subject",
-            "lead_id",
-            "contact_id",
-            "assignee_id",
-            "queue",
-            "due_at",
-            "done",
-            "done_at",
-            "owner_id",
-            "created_at",
-            "updated_at",
-        ),
     )
     return {pk: f"task “{action['subject']}”" for pk in links}
 
@@ -303,13 +288,8 @@ def _record_urls(entity: str, ids: Iterable[int]) -> dict[int, str]:
     return {pk: reverse(f"crm:{entity}_detail", args=[pk]) for pk in ids}
 
 
-def notify(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def notify(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids, now, run_of = batch.workflow, batch.ids, batch.now, batch.run_of
     from leadcycle.notifications.models import Notification
 
     user = User.objects.filter(pk=action["user_id"], is_active=True).first()
@@ -348,13 +328,8 @@ def notify(
     return {pk: f"notified {user.username}" for pk in ids}
 
 
-def advance_stage(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def advance_stage(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids = batch.workflow, batch.ids
     from leadcycle.process.services import leads_move_to_stage
 
     moved = leads_move_to_stage(ids, action["stage"], reason=f"workflow: {workflow.name}")
@@ -369,13 +344,8 @@ def _contacts_of(workflow: Workflow, ids: list[int]) -> dict[int, int]:
     )
 
 
-def add_to_segment(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def add_to_segment(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids = batch.workflow, batch.ids
     from leadcycle.segments.models import Segment
     from leadcycle.segments.services import segment_members_add, segment_members_remove
 
@@ -390,13 +360,8 @@ def add_to_segment(
     return {pk: f"{verb} {segment.name}" for pk in contacts}
 
 
-def webhook(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def webhook(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids, now, run_of = batch.workflow, batch.ids, batch.now, batch.run_of
     model = MODELS[workflow.entity]
     records = {row["id"]: row for row in model.objects.filter(pk__in=ids).values()}
     events = dict(WorkflowRun.objects.filter(pk__in=run_of.values()).values_list("id", "event"))
@@ -443,25 +408,15 @@ def webhook(
     return {pk: f"webhook queued to {action['url']}" for pk in ids}
 
 
-def link_parent_contact(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def link_parent_contact(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids, now = batch.workflow, batch.ids, batch.now
     from leadcycle.workflows.orphans import orphans_link
 
     return orphans_link(ids, now=now, workflow=workflow)
 
 
-def create_lead(
-    workflow: Workflow,
-    action: dict[str, Any],
-    ids: list[int],
-    now: datetime.datetime,
-    run_of: dict[int, int],
-) -> dict[int, str]:
+def create_lead(batch: Batch, action: dict[str, Any]) -> dict[int, str]:
+    workflow, ids, now = batch.workflow, batch.ids, batch.now
     accounts = dict(Contact.objects.filter(pk__in=ids).values_list("id", "account_id"))
     created = insert_rows(
         Lead,

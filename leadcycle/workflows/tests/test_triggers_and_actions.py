@@ -106,10 +106,10 @@ def test_a_bad_record_fails_its_own_run_and_its_neighbours_go_on(monkeypatch):
     )
     real = engine.ACTIONS["set_fields"]
 
-    def fragile(workflow, action, ids, now, run_of):
-        if Contact.objects.filter(pk__in=ids, email="bad@example.com").exists():
+    def fragile(batch, action):
+        if Contact.objects.filter(pk__in=batch.ids, email="bad@example.com").exists():
             raise RuntimeError("the bad one")
-        return real(workflow, action, ids, now, run_of)
+        return real(batch, action)
 
     monkeypatch.setitem(engine.ACTIONS, "set_fields", fragile)
     with transaction.atomic():  # one commit: one dispatch, one chunk holding both
