@@ -118,23 +118,39 @@ class WorkflowOrphans(Workload):
     def baselines(self, ctx: Context) -> list[Baseline]:
         def run(ctx: Context) -> Outcome:
             lead, now = self.marks["crm_lead"], timezone.now()
+            account = self.marks["crm_account"]
+            # The leads whose contact is made: the first of each email no contact has.
+            firsts = (
+                "SELECT l.* FROM crm_lead l WHERE l.id IN (SELECT min(id) FROM crm_lead WHERE id > %s"
+                " AND parent_contact_id IS NULL GROUP BY email)"
+                " AND NOT EXISTS (SELECT 1 FROM crm_contact c WHERE c.email_normalized = l.email)"
+            )
             with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS bench_account_names")
+                cursor.execute(
+                    "CREATE TEMP TABLE bench_account_names AS SELECT lower(name) AS lname, min(id) AS id"
+                    " FROM crm_account GROUP BY lower(name)"
+                )
+                cursor.execute(
+                    "CREATE INDEX bench_account_names_idx ON bench_account_names (lname)"
+                )
                 cursor.execute(
                     "INSERT INTO crm_account (name, web_domain, industry, country, employees, annual_revenue, owner_id, created_at, updated_at)"
-                    " SELECT min(l.company_name), '', '', '', NULL, NULL, NULL, %s, %s FROM crm_lead l"
-                    " WHERE l.id IN (SELECT min(id) FROM crm_lead WHERE id > %s AND parent_contact_id IS NULL GROUP BY email)"
-                    " AND NOT EXISTS (SELECT 1 FROM crm_contact c WHERE c.email_normalized = l.email)"
-                    " AND NOT EXISTS (SELECT 1 FROM crm_account a WHERE lower(a.name) = lower(l.company_name))"
-                    " GROUP BY lower(l.company_name)",
+                    f" SELECT min(f.company_name), '', '', '', NULL, NULL, NULL, %s, %s FROM ({firsts}) f"
+                    " WHERE NOT EXISTS (SELECT 1 FROM bench_account_names n WHERE n.lname = lower(f.company_name))"
+                    " GROUP BY lower(f.company_name)",
                     [now, now, lead],
+                )
+                cursor.execute(
+                    "INSERT INTO bench_account_names SELECT lower(name), id FROM crm_account WHERE id > %s",
+                    [account],
                 )
                 cursor.execute(
                     "INSERT INTO crm_contact (email, email_normalized, first_name, last_name, job_title, role, phone, country, account_id,"
                     " marketing_only, consent, origin_channel, owner_id, created_at, updated_at, import_key)"
-                    " SELECT l.email, l.email, l.first_name, l.last_name, '', 'other', '', '', (SELECT min(a.id) FROM crm_account a WHERE lower(a.name) = lower(l.company_name)),"
-                    " %s, 'unknown', l.source_channel, NULL, %s, %s, 'orphan-lead:' || l.id FROM crm_lead l"
-                    " WHERE l.id IN (SELECT min(id) FROM crm_lead WHERE id > %s AND parent_contact_id IS NULL GROUP BY email)"
-                    " AND NOT EXISTS (SELECT 1 FROM crm_contact c WHERE c.email_normalized = l.email)",
+                    " SELECT f.email, f.email, f.first_name, f.last_name, '', 'other', '', '', n.id,"
+                    f" %s, 'unknown', f.source_channel, NULL, %s, %s, 'orphan-lead:' || f.id FROM ({firsts}) f"
+                    " LEFT JOIN bench_account_names n ON n.lname = lower(f.company_name)",
                     [True, now, now, lead],
                 )
                 cursor.execute(
@@ -143,6 +159,7 @@ class WorkflowOrphans(Workload):
                     " WHERE id > %s AND parent_contact_id IS NULL",
                     [now, lead],
                 )
+                cursor.execute("DROP TABLE bench_account_names")
             return Outcome(rows=ctx.scale.workload_rows)
 
         return [
