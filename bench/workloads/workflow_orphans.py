@@ -6,7 +6,7 @@ Setup adds ``workload_rows`` open leads without a contact (untimed, one ``INSERT
 every fourth carries the email of an existing contact (it must be linked to it), the others a
 new email, some pairs sharing one (one contact for both); each names one of 300 companies, a
 third of them existing account names. It switches the built-in workflow on without applying it.
-Ours is ``dispatch.existing_apply``: the runs inserted per chunk of 1,000 leads, the contacts
+Ours is ``dispatch.existing_apply``: the runs inserted per chunk of 5,000 leads, the contacts
 matched by email, the missing accounts and contacts created, the leads linked and audited — a
 fixed number of statements per chunk. (What listeners do after each commit is queued as tasks
 on the database backend and not run here.)

@@ -31,7 +31,7 @@ from leadcycle.workflows.catalog import parsed_conditions
 from leadcycle.workflows.models import WebhookDelivery, Workflow, WorkflowRun
 
 log = logging.getLogger(__name__)
-CHUNK = 1_000
+CHUNK = 5_000  # records per transaction: runs, actions and outcomes
 MODELS: dict[str, type[Lead] | type[Contact] | type[Account]] = {
     "lead": Lead,
     "contact": Contact,
