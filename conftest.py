@@ -12,6 +12,15 @@ from leadcycle.users.services import api_token_create
 pytest_plugins = ["leadcycle.testing.browser"]
 
 
+@pytest.fixture(autouse=True)
+def _process_rules_fresh() -> None:
+    """The process keeps its rules for a few seconds; a test's rolled-back changes must not
+    reach the next test through that cache."""
+    from leadcycle.process.services import rules_cache_clear
+
+    rules_cache_clear()
+
+
 @pytest.fixture
 def role_user(db: None) -> Callable[[str], object]:
     """``role_user("seller")`` → a user with that role (created once per test)."""

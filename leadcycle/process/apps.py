@@ -23,5 +23,19 @@ class ProcessConfig(AppConfig):
 
         lead_status_changed.connect(on_status_changed, dispatch_uid="process_status")
         lead_changing.connect(on_lead_changing, dispatch_uid="process_owner")
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from leadcycle.process.models import Process, Stage, StageField, Transition
+        from leadcycle.process.services import rules_cache_clear
+        from leadcycle.scoring.models import ScoringSettings
+
+        for model in (Process, Stage, StageField, Transition, ScoringSettings):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    rules_cache_clear, sender=model, dispatch_uid=f"rules_{model.__name__}"
+                )
+        m2m_changed.connect(
+            rules_cache_clear, sender=Transition.from_stages.through, dispatch_uid="rules_from"
+        )
         lead_sales_ready.connect(on_leads_changed, dispatch_uid="process_sales_ready")
         leads_scored.connect(on_leads_changed, dispatch_uid="process_scored")

@@ -21,6 +21,7 @@ is sent.
 
 import datetime
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -280,7 +281,27 @@ def _ready_q(sources: Sequence[int], required: Mapping[int, list[str]]) -> Q:
     return ready
 
 
+_RULES_TTL = 5.0  # seconds another server process may go on with rules saved elsewhere
+_rules_cache: tuple[float, list[tuple[Transition, list[int], Q]], Q | None] | None = None
+
+
+def rules_cache_clear(**_: object) -> None:
+    """Receiver of saves of processes, their parts and the scoring settings: this process
+    reads the rules again at once (others within ``_RULES_TTL``)."""
+    global _rules_cache
+    _rules_cache = None
+
+
 def _rules() -> list[tuple[Transition, list[int], Q]]:
+    """The rules, kept for a few seconds: every lead change asks for them (five reads)."""
+    global _rules_cache
+    now = time.monotonic()
+    if _rules_cache is None or now - _rules_cache[0] > _RULES_TTL:
+        _rules_cache = (now, _rules_read(), None)
+    return _rules_cache[1]
+
+
+def _rules_read() -> list[tuple[Transition, list[int], Q]]:
     """Every process's rules in order, each with the stages it applies to and its test (the
     trigger, and the required fields of the stage the lead would leave)."""
     from leadcycle.scoring.services import scoring_settings
@@ -332,13 +353,43 @@ def advance(
                     status=Lead.Status.OPEN, id__gte=start, id__lt=start + CHUNK
                 ).values_list("id", flat=True)
             )
-            with transaction.atomic():
-                moved += _advance_chunk(chunk, rules, create_tasks, by)
+            moved += _advance_candidates(chunk, rules, create_tasks, by)
         return moved
     for chunk in _chunks(sorted(set(lead_ids))):
-        with transaction.atomic():
-            moved += _advance_chunk(chunk, rules, create_tasks, by)
+        moved += _advance_candidates(chunk, rules, create_tasks, by)
     return moved
+
+
+def _wanted(rules: list[tuple[Transition, list[int], Q]]) -> Q:
+    """Some rule's trigger holds for the lead: one filter, kept beside the rules it is of."""
+    global _rules_cache
+    if _rules_cache is not None and _rules_cache[1] is rules and _rules_cache[2] is not None:
+        return _rules_cache[2]
+    wanted = Q()
+    for rule, _, _ in rules:
+        wanted |= _trigger_q(rule.trigger, on_lead=True) or Q(pk__in=[])
+    if _rules_cache is not None and _rules_cache[1] is rules:
+        _rules_cache = (_rules_cache[0], rules, wanted)
+    return wanted
+
+
+def _advance_candidates(
+    chunk: list[int],
+    rules: list[tuple[Transition, list[int], Q]],
+    create_tasks: bool,
+    by: Actor,
+) -> int:
+    # Only leads some rule's trigger holds for can move: one read finds them, and the others
+    # (most new leads: no score, nothing ticked) cost nothing more — not even a transaction.
+    candidates = list(
+        Lead.objects.filter(_wanted(rules), id__in=chunk, status=Lead.Status.OPEN).values_list(
+            "id", flat=True
+        )
+    )
+    if not candidates:
+        return 0
+    with transaction.atomic():
+        return _advance_chunk(candidates, rules, create_tasks, by)
 
 
 def _advance_chunk(
@@ -347,18 +398,6 @@ def _advance_chunk(
     create_tasks: bool = True,
     by: Actor = None,
 ) -> int:
-    # Only leads some rule's trigger holds for can move: one read finds them, and the others
-    # (most new leads: no score, nothing ticked) cost nothing more.
-    wanted = Q()
-    for rule, _, _ in rules:
-        wanted |= _trigger_q(rule.trigger, on_lead=True) or Q(pk__in=[])
-    chunk = list(
-        Lead.objects.filter(wanted, id__in=chunk, status=Lead.Status.OPEN).values_list(
-            "id", flat=True
-        )
-    )
-    if not chunk:
-        return 0
     instances_ensure(chunk)
     moved = 0
     now = timezone.now()

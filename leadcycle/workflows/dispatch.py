@@ -27,6 +27,8 @@ from leadcycle.workflows.models import Workflow
 log = logging.getLogger(__name__)
 
 TASK_CHUNK = 5_000  # record ids per dispatch task
+PREFILTER_LIMIT = 200  # up to this many records, the committing request checks for events
+AUDIT_TRIGGERS = ("created", "updated", "saved", "field_changed")
 WINDOW = datetime.timedelta(minutes=10)  # how far back a commit's audit entries are looked for
 CHANGE_TRIGGERS = ("created", "updated", "saved", "field_changed", "interaction_recorded")
 
@@ -55,10 +57,21 @@ def on_records_committed(
     account_ids: Sequence[int] = (),
     **_: object,
 ) -> None:
+    """Queue the dispatch of a commit's changes — only when some enabled workflow may take
+    them: for a few records the events are looked for here (two reads), so a form submission
+    that no workflow wants costs no task."""
     ids = {"contact": list(contact_ids), "lead": list(lead_ids), "account": list(account_ids)}
+    if not any(ids.values()):
+        return
+    workflows = _enabled(CHANGE_TRIGGERS)
+    if not workflows:
+        return
+    small = sum(len(v) for v in ids.values()) <= PREFILTER_LIMIT
+    interactions = any(w.trigger == "interaction_recorded" for w in workflows)
     if (
-        not any(ids.values())
-        or not Workflow.objects.filter(enabled=True, trigger__in=CHANGE_TRIGGERS).exists()
+        small
+        and not (interactions and ids["contact"])
+        and not any(_change_events(ids, workflows).values())
     ):
         return
     from leadcycle.workflows.tasks import dispatch_changes
@@ -70,29 +83,44 @@ def on_records_committed(
         dispatch_changes.enqueue(contacts, leads, accounts)
 
 
-def changes_dispatch(ids: dict[str, list[int]]) -> int:
+def _change_events(
+    ids: dict[str, list[int]], workflows: list[Workflow]
+) -> dict[int, list[tuple[int, str]]]:
+    """Per workflow (created / updated / saved / field changed), the (record, event) pairs
+    these records' recent audit entries make: one read per entity that has such workflows."""
     from leadcycle.audit.models import AuditEntry
 
+    since = timezone.now() - WINDOW
+    found: dict[int, list[tuple[int, str]]] = {}
+    for entity, record_ids in ids.items():
+        mine = [w for w in workflows if w.entity == entity and w.trigger in AUDIT_TRIGGERS]
+        if not record_ids or not mine:
+            continue
+        entries = list(
+            AuditEntry.objects.filter(
+                record_type=f"crm.{entity}",
+                record_id__in=record_ids,
+                action__in=("create", "update"),
+                at__gte=since,
+            )
+            .exclude(changes__has_key=VIA)
+            .values_list("id", "record_id", "action", "changes", "at")
+        )
+        for workflow in mine:
+            found[workflow.pk] = _events(workflow, entries)
+    return found
+
+
+def changes_dispatch(ids: dict[str, list[int]]) -> int:
+    workflows = _enabled(CHANGE_TRIGGERS)
+    by_id = {w.pk: w for w in workflows}
     runs = 0
+    for pk, events in _change_events(ids, workflows).items():
+        runs += _fire_safely(by_id[pk], events)
     since = timezone.now() - WINDOW
     for entity, record_ids in ids.items():
-        if not record_ids:
-            continue
-        workflows = _enabled(("created", "updated", "saved", "field_changed"), entity)
-        if workflows:
-            entries = list(
-                AuditEntry.objects.filter(
-                    record_type=f"crm.{entity}",
-                    record_id__in=record_ids,
-                    action__in=("create", "update"),
-                    at__gte=since,
-                )
-                .exclude(changes__has_key=VIA)
-                .values_list("id", "record_id", "action", "changes", "at")
-            )
-            for workflow in workflows:
-                runs += _fire_safely(workflow, _events(workflow, entries))
-        runs += _interactions(entity, record_ids, since)
+        if record_ids:
+            runs += _interactions(entity, record_ids, since)
     return runs
 
 
