@@ -697,7 +697,15 @@ def leads_move_to_stage(lead_ids: Sequence[int], stage_key: str, *, reason: str)
 
 def on_lead_changing(*, lead: Lead, data: Mapping[str, Any], **_: object) -> None:
     """Receiver of ``lead_changing``: an accepted lead keeps an owner, whichever path
-    changes it (the lead form, ``PATCH /leads``)."""
+    changes it (the lead form, ``PATCH /leads``); ticking one of the lead's steps releases a
+    lead a person moved back."""
+    ticked = [
+        name for name, step in STEPS.items()
+        if step.on_lead and step.kind == "boolean" and data.get(name) is True
+        and getattr(lead, name) is not True
+    ]  # fmt: skip
+    if ticked:  # ticking a step anywhere (the lead form too) is a new decision: not held
+        ProcessInstance.objects.filter(lead=lead, active=True, held=True).update(held=False)
     clears = ("owner_id" in data and data["owner_id"] is None) or (
         "owner" in data and data["owner"] is None
     )

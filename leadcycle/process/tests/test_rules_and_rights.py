@@ -439,3 +439,17 @@ def test_editing_a_process_applies_its_rules_to_waiting_leads(
                           content_type="application/json")  # fmt: skip
     assert saved.status_code == 200
     assert stage_key(lead) == "sales_acceptance"
+
+
+def test_ticking_sales_ready_in_the_lead_form_releases_a_held_lead(ui_client):
+    from leadcycle.crm import services as crm
+
+    lead = LeadFactory()
+    at_telemarketing_qualification(lead)
+    first = instance_for(lead).process.stages.get(key="inquiry")
+    stage_move(lead=lead, by=None, stage_id=first.pk)
+    assert instance_for(lead).held
+    crm.lead_update(lead=Lead.objects.get(pk=lead.pk), by=None, data={"sales_ready": True})
+    assert not instance_for(lead).held
+    services.advance([lead.pk])
+    assert stage_key(lead) == "sales_acceptance"
