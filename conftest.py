@@ -14,11 +14,13 @@ pytest_plugins = ["leadcycle.testing.browser"]
 
 @pytest.fixture(autouse=True)
 def _process_rules_fresh() -> None:
-    """The process keeps its rules for a few seconds; a test's rolled-back changes must not
-    reach the next test through that cache."""
+    """The process keeps its rules, and workflows their enabled list, for a few seconds; a
+    test's rolled-back changes must not reach the next test through those caches."""
     from leadcycle.process.services import rules_cache_clear
+    from leadcycle.workflows.dispatch import enabled_cache_clear
 
     rules_cache_clear()
+    enabled_cache_clear()
 
 
 @pytest.fixture

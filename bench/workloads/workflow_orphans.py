@@ -30,6 +30,7 @@ from django_tasks_db.models import DBTaskResult
 
 from bench.registry import Baseline, Check, Context, Facts, Outcome, Workload, register
 from leadcycle.workflows.builtins import ORPHAN
+from leadcycle.workflows.dispatch import enabled_cache_clear
 from leadcycle.workflows.models import Workflow, WorkflowRun
 
 TOPIC = "bench orphan lead"
@@ -107,6 +108,7 @@ class WorkflowOrphans(Workload):
         }
         self.workflow = Workflow.objects.get(builtin=ORPHAN)
         Workflow.objects.filter(pk=self.workflow.pk).update(enabled=True, enabled_at=now)
+        enabled_cache_clear()
         self.workflow.refresh_from_db()
 
     def run(self, ctx: Context) -> Outcome:
@@ -204,3 +206,4 @@ class WorkflowOrphans(Workload):
             delete_lead_dependents_above(cursor, self.marks["crm_lead"])
             cursor.execute("DELETE FROM crm_lead WHERE id > %s", [self.marks["crm_lead"]])
         Workflow.objects.filter(pk=self.workflow.pk).update(enabled=False, enabled_at=None)
+        enabled_cache_clear()

@@ -20,3 +20,9 @@ class WorkflowsConfig(AppConfig):
         stage_entered.connect(dispatch.on_stage_entered, dispatch_uid="workflows_stage")
         leads_scored.connect(dispatch.on_leads_scored, dispatch_uid="workflows_scored")
         lead_sales_ready.connect(dispatch.on_leads_scored, dispatch_uid="workflows_sales_ready")
+        from django.db.models.signals import post_delete, post_save
+
+        from leadcycle.workflows.models import Workflow
+
+        post_save.connect(dispatch.enabled_cache_clear, sender=Workflow, dispatch_uid="wf_saved")
+        post_delete.connect(dispatch.enabled_cache_clear, sender=Workflow, dispatch_uid="wf_gone")

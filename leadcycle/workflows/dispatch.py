@@ -15,6 +15,7 @@ triggered them.
 
 import datetime
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,11 +44,27 @@ def _fire_safely(workflow: Workflow, events: Sequence[tuple[int, str]]) -> int:
         return 0
 
 
+ENABLED_TTL = 5.0  # seconds another server process may go on with a list saved elsewhere
+_enabled_cache: tuple[float, list[Workflow]] | None = None
+
+
+def enabled_cache_clear(**_: object) -> None:
+    """Receiver of workflow saves and deletes: this process reads the list again at once."""
+    global _enabled_cache
+    _enabled_cache = None
+
+
 def _enabled(triggers: Sequence[str], entity: str | None = None) -> list[Workflow]:
-    query = Workflow.objects.filter(enabled=True, trigger__in=triggers)
-    if entity:
-        query = query.filter(entity=entity)
-    return list(query.order_by("id"))
+    """The enabled workflows with these triggers (and entity), by id. Every commit asks, so
+    the list is kept for ``ENABLED_TTL`` seconds (dropped when this process saves one)."""
+    global _enabled_cache
+    now = time.monotonic()
+    if _enabled_cache is None or now - _enabled_cache[0] > ENABLED_TTL:
+        _enabled_cache = (now, list(Workflow.objects.filter(enabled=True).order_by("id")))
+    return [
+        w for w in _enabled_cache[1]
+        if w.trigger in triggers and (not entity or w.entity == entity)
+    ]  # fmt: skip
 
 
 def on_records_committed(
@@ -256,7 +273,8 @@ def schedules_run(now: datetime.datetime | None = None) -> int:
     """Schedule workflows whose period has passed run for every matching record."""
     now = now or timezone.now()
     runs = 0
-    for workflow in _enabled(("schedule",)):
+    # Read fresh, not from the cache: each one's last run time decides.
+    for workflow in Workflow.objects.filter(enabled=True, trigger="schedule").order_by("id"):
         every = datetime.timedelta(hours=workflow.trigger_config["every_hours"])
         if workflow.last_scheduled_at and workflow.last_scheduled_at + every > now:
             continue
