@@ -103,7 +103,12 @@ class Contact(TimestampedOwned):
     phone = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=100, blank=True)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        db_index=False,
     )
     marketing_only = models.BooleanField(
         default=False, help_text="Created for marketing; hidden from the sales contact view."
@@ -179,10 +184,20 @@ class Lead(TimestampedOwned):
     email = models.EmailField(max_length=254, blank=True, db_default="")
     company_name = models.CharField(max_length=200, blank=True, db_default="")
     parent_contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     parent_account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     # Bulk paths insert leads by hand-written SQL: the database fills new columns itself.
@@ -286,6 +301,7 @@ class Task(TimestampedOwned):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_tasks",
+        db_index=False,
     )
     queue = models.CharField(max_length=20, choices=Queue.choices, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -331,10 +347,20 @@ class Interaction(models.Model):
     kind = models.CharField(max_length=50, choices=Kind.choices)
     occurred_at = models.DateTimeField()
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="interactions",
+        db_index=False,
     )
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
+        db_index=False,
     )
     campaign = models.CharField(max_length=200, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -379,7 +405,10 @@ class SavedView(models.Model):
     are in code (``crm.saved_views.PRESETS``)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        db_index=False,
     )
     entity = models.CharField(max_length=20)
     name = models.CharField(max_length=100)

@@ -105,7 +105,9 @@ class Registration(models.Model):
 
     SEATED = (Status.REGISTERED, Status.CHECKED_IN)
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="registrations", db_index=False
+    )
     # Null only after the contact was deleted; the submitted names and email stay here.
     contact = models.ForeignKey(
         Contact,

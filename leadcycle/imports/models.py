@@ -145,7 +145,9 @@ class ImportJob(models.Model):
 class ImportRowError(models.Model):
     """A row the import rejected: where, why, and the row as it was, to fix and re-import."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="errors")
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="errors", db_index=False
+    )
     row_number = models.PositiveIntegerField(help_text="Line in the file, the header being 1.")
     column = models.CharField(max_length=255, blank=True)
     reason = models.CharField(max_length=500)

@@ -65,7 +65,9 @@ class MatchKey(models.Model):
     and then finds its record.
     """
 
-    strategy = models.ForeignKey(MatchingStrategy, on_delete=models.CASCADE, related_name="+")
+    strategy = models.ForeignKey(
+        MatchingStrategy, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=64, help_text="SHA-256 of the normalised values")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -205,7 +207,9 @@ class FormField(models.Model):
         CHOICE = "choice", "Choice"
         CONSENT = "consent", "Consent checkbox"
 
-    form = models.ForeignKey(MarketingForm, on_delete=models.CASCADE, related_name="fields")
+    form = models.ForeignKey(
+        MarketingForm, on_delete=models.CASCADE, related_name="fields", db_index=False
+    )
     key = models.SlugField(max_length=50, help_text="Name of the value in submissions.")
     label = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)

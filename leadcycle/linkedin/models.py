@@ -175,7 +175,9 @@ class FieldMapping(models.Model):
     A mapping for one form wins over a mapping for every form (blank form) of the same question.
     """
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="mappings")
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="mappings", db_index=False
+    )
     form_urn = models.CharField(
         "Form",
         max_length=200,

@@ -8,7 +8,10 @@ class Notification(models.Model):
     """Tells a user that something needs them, e.g. a task was assigned to them."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     message = models.CharField(max_length=300)
     url = models.CharField(max_length=300, blank=True)

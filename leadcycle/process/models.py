@@ -36,7 +36,9 @@ class Stage(models.Model):
         TELEMARKETING = "telemarketing", "Telemarketing"
         SALES = "sales", "Sales"
 
-    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="stages")
+    process = models.ForeignKey(
+        Process, on_delete=models.CASCADE, related_name="stages", db_index=False
+    )
     position = models.PositiveIntegerField()
     key = models.SlugField(max_length=60)
     name = models.CharField(max_length=100)
@@ -64,7 +66,9 @@ class Stage(models.Model):
 class StageField(models.Model):
     """A step of a stage: one of ``steps.STEPS``."""
 
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="fields")
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="fields", db_index=False
+    )
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=40)
     required = models.BooleanField(default=False)
@@ -100,9 +104,13 @@ class Transition(models.Model):
 class ProcessInstance(models.Model):
     """A lead on a process. A lead that switches process keeps its old instance (inactive)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="process_instances")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="process_instances", db_index=False
+    )
     process = models.ForeignKey(Process, on_delete=models.PROTECT, related_name="instances")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="instances")
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="instances", db_index=False
+    )
     active = models.BooleanField(default=True)
     values = models.JSONField(default=dict, blank=True)
     entered_at = models.DateTimeField(help_text="When the lead entered its current stage.")
@@ -133,7 +141,9 @@ class ProcessInstance(models.Model):
 class StageVisit(models.Model):
     """One stay of a lead in a stage: who or which rule moved it there, and when it left."""
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="visits")
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="visits", db_index=False
+    )
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)

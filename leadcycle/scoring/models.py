@@ -89,10 +89,18 @@ class LeadScore(models.Model):
     """A lead's current score under one model."""
 
     lead = models.ForeignKey(
-        "crm.Lead", on_delete=models.CASCADE, related_name="scores", db_constraint=False
+        "crm.Lead",
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_constraint=False,
+        db_index=False,
     )
     model = models.ForeignKey(
-        ScoringModel, on_delete=models.CASCADE, related_name="scores", db_constraint=False
+        ScoringModel,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_constraint=False,
+        db_index=False,
     )
     score = models.IntegerField()
     grade = models.CharField(max_length=50, blank=True)
@@ -116,7 +124,11 @@ class LeadScoreChange(models.Model):
     """Every change of a lead's score under a model: the history behind the score chart."""
 
     lead = models.ForeignKey(
-        "crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False
+        "crm.Lead",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     model = models.ForeignKey(
         ScoringModel, on_delete=models.CASCADE, related_name="+", db_constraint=False

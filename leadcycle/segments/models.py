@@ -53,10 +53,18 @@ class SegmentMember(models.Model):
     these rows in bulk and contacts' deletion removes theirs by signal."""
 
     segment = models.ForeignKey(
-        Segment, on_delete=models.CASCADE, related_name="members", db_constraint=False
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="members",
+        db_constraint=False,
+        db_index=False,
     )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        "crm.Contact",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     added_at = models.DateTimeField()
 
@@ -79,7 +87,11 @@ class MembershipChange(models.Model):
         LEFT = "left", "Left"
 
     segment = models.ForeignKey(
-        Segment, on_delete=models.CASCADE, related_name="changes", db_constraint=False
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_constraint=False,
+        db_index=False,
     )
     contact_id = models.BigIntegerField()
     change = models.CharField(max_length=10, choices=Change.choices)

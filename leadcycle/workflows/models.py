@@ -62,7 +62,9 @@ class WorkflowRun(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     record_id = models.BigIntegerField()
     event = models.CharField(max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
