@@ -126,12 +126,14 @@ def _delete(instance: models.Model, *, by: Actor) -> None:
 # Accounts ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def account_create(*, by: Actor, data: Mapping[str, Any]) -> Account:
-    """Create an account (workflows and other listeners hear of it after commit)."""
-    account = _save_new(Account(), by=by, data=_with_owner(by, data))
-    records_changed(account_ids=[account.pk])
-    return account
+def account_create(*, by: Actor, data: Mapping[str, Any], savepoint: bool = True) -> Account:
+    """Create an account (workflows and other listeners hear of it after commit).
+    ``savepoint=False``: the caller's transaction succeeds or fails as a whole (the intake
+    channels), so no savepoint of its own is taken inside it, two statements fewer."""
+    with transaction.atomic(savepoint=savepoint):
+        account = _save_new(Account(), by=by, data=_with_owner(by, data))
+        records_changed(account_ids=[account.pk])
+        return account
 
 
 @transaction.atomic
@@ -157,18 +159,14 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
     contact.email = display_email(contact.email)
     contact.email_normalized = normalize_email(contact.email)
     _validate(contact, data, exclude={"email_normalized"})
-    if contact.email_normalized and (
-        Contact.objects.filter(email_normalized=contact.email_normalized)
-        .exclude(pk=contact.pk)
-        .exists()
-    ):
-        raise ValidationError({"email": ValidationError(DUPLICATE_EMAIL, code="duplicate")})
     try:
-        # The unique constraint is the real guard: a concurrent insert of the same email
-        # lands here even though the check above passed.
-        with transaction.atomic():
-            contact.save()
+        # The unique constraint is the check: no query before the write, and a concurrent
+        # insert of the same email is caught the same way. Callers run this in an atomic
+        # block of their own, which the failed statement rolls back to.
+        contact.save()
     except IntegrityError as exc:
+        if "email" not in str(exc):
+            raise
         raise ValidationError(
             {"email": ValidationError(DUPLICATE_EMAIL, code="duplicate")}
         ) from exc
@@ -215,46 +213,49 @@ class LeadCreated:
     contact_created: bool
 
 
-@transaction.atomic
 def lead_create(
     *,
     by: Actor,
     data: Mapping[str, Any],
     new_contact: Mapping[str, Any] | None = None,
+    savepoint: bool = True,
 ) -> LeadCreated:
     """Create a lead, linked to an existing contact (``parent_contact_id``) or to the contact
     described by ``new_contact`` — which is created, unless a contact with the same normalised
     email exists, in which case the lead is linked to it (SPEC §2.1: no duplicates).
+    ``savepoint``: as for ``account_create``.
     """
-    contact: Contact | None = None
-    created = False
-    data = dict(data)
-    if new_contact is not None:
-        if data.get("parent_contact_id") is not None:
-            raise ValidationError(
-                {
-                    "contact": ValidationError(
-                        "Give either parent_contact_id or a new contact, not both.", code="conflict"
-                    )
-                }
-            )
-        contact, created = _contact_find_or_create(by=by, data=new_contact)
-        data["parent_contact_id"] = contact.pk
-        if data.get("parent_account_id") is None and contact.account_id is not None:
-            data["parent_account_id"] = contact.account_id
-    elif isinstance(data.get("parent_contact"), Contact):
-        contact = data["parent_contact"]
-        if data.get("parent_account") is None and data.get("parent_account_id") is None:
-            data["parent_account_id"] = contact.account_id
-    elif data.get("parent_contact_id") is not None:
-        contact = Contact.objects.filter(pk=data["parent_contact_id"]).first()
-        if contact is not None and data.get("parent_account_id") is None:
-            data["parent_account_id"] = contact.account_id
-    lead = _save_new(Lead(), by=by, data=_with_owner(by, _status_checked(None, data)))
-    if lead.status != Lead.Status.OPEN:
-        lead_status_changed.send(Lead, lead=lead, old=None)
-    records_changed(lead_ids=[lead.pk])
-    return LeadCreated(lead=lead, contact=contact, contact_created=created)
+    with transaction.atomic(savepoint=savepoint):
+        contact: Contact | None = None
+        created = False
+        data = dict(data)
+        if new_contact is not None:
+            if data.get("parent_contact_id") is not None:
+                raise ValidationError(
+                    {
+                        "contact": ValidationError(
+                            "Give either parent_contact_id or a new contact, not both.",
+                            code="conflict",
+                        )
+                    }
+                )
+            contact, created = _contact_find_or_create(by=by, data=new_contact)
+            data["parent_contact_id"] = contact.pk
+            if data.get("parent_account_id") is None and contact.account_id is not None:
+                data["parent_account_id"] = contact.account_id
+        elif isinstance(data.get("parent_contact"), Contact):
+            contact = data["parent_contact"]
+            if data.get("parent_account") is None and data.get("parent_account_id") is None:
+                data["parent_account_id"] = contact.account_id
+        elif data.get("parent_contact_id") is not None:
+            contact = Contact.objects.filter(pk=data["parent_contact_id"]).first()
+            if contact is not None and data.get("parent_account_id") is None:
+                data["parent_account_id"] = contact.account_id
+        lead = _save_new(Lead(), by=by, data=_with_owner(by, _status_checked(None, data)))
+        if lead.status != Lead.Status.OPEN:
+            lead_status_changed.send(Lead, lead=lead, old=None)
+        records_changed(lead_ids=[lead.pk])
+        return LeadCreated(lead=lead, contact=contact, contact_created=created)
 
 
 def _contact_find_or_create(*, by: Actor, data: Mapping[str, Any]) -> tuple[Contact, bool]:

@@ -32,7 +32,14 @@ from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import Actor
-from leadcycle.bulk import insert_rows, update_rows
+from leadcycle.bulk import (
+    collect_young,
+    collector_paused,
+    execute,
+    insert_rows,
+    placeholder,
+    update_rows,
+)
 from leadcycle.changes import records_changed
 from leadcycle.crm.models import Account, Channel, Contact, Lead
 from leadcycle.crm.normalize import display_email, normalize_domain, normalize_email
@@ -660,7 +667,7 @@ def import_run(
     totals = Counts()
     first_errors: list[dict[str, Any]] = []
     try:
-        with _bulk_log():
+        with _bulk_log(), collector_paused():
             return _run_batches(job, start, cleaner, seen, dry_run, totals, first_errors, progress)
     except ValidationError as exc:
         return _fail(job, "; ".join(exc.messages), dry_run)
@@ -724,6 +731,7 @@ def _run_batches(
                     **{name: F(name) + value for name, value in counts.as_dict().items()},
                 )
         totals.add(counts)
+        collect_young()
         if dry_run:
             first_errors += [
                 {"row": n, "column": c, "reason": r}
@@ -863,12 +871,13 @@ def _any(column: str, values: Iterable[str]) -> tuple[str, list[Any]]:
         return "1 = 0", []
     if connection.vendor == "postgresql":
         return f"{column} IN (SELECT unnest(%s::text[]))", [values]
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+    return f"{column} IN ({', '.join([placeholder()] * len(values))})", values
 
 
 def _select(sql: str, params: list[Any], names: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of ``sql`` (placeholders from ``_any``) as dicts keyed by ``names``."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

@@ -230,7 +230,10 @@ def lead_match_or_create(
 
 
 def _lead_new(data: Mapping[str, object], link: Mapping[str, object], channel: str) -> Lead:
-    return lead_create(by=None, data={**data, **link, "source_channel": channel}).lead
+    # The intake transaction is all or nothing: no savepoints inside it.
+    return lead_create(
+        by=None, data={**data, **link, "source_channel": channel}, savepoint=False
+    ).lead
 
 
 def account_find_or_create(*, values: Mapping[str, object]) -> Account | None:
@@ -256,7 +259,9 @@ def account_find_or_create(*, values: Mapping[str, object]) -> Account | None:
     # creation per company (a transaction-scoped lock), then look again.
     if lock_for_create("account", domain or normalized("account.name", name)):
         existing = find()  # someone may have created it while we waited
-    return existing or account_create(by=None, data={**data, "name": name or domain})
+    return existing or account_create(
+        by=None, data={**data, "name": name or domain}, savepoint=False
+    )
 
 
 # Form submissions ----------------------------------------------------------------------------
