@@ -162,7 +162,8 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
     try:
         # The unique constraint is the check: no query before the write, and a concurrent
         # insert of the same email is caught the same way. Callers run this in an atomic
-        # block of their own, which the failed statement rolls back to.
+        # block, which the failed statement rolls back (to a savepoint, unless the caller's
+        # whole transaction is meant to fail with it).
         contact.save()
     except IntegrityError as exc:
         if "email" not in str(exc):
@@ -180,13 +181,13 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
     return contact
 
 
-@transaction.atomic
-def contact_create(*, by: Actor, data: Mapping[str, Any]) -> Contact:
+def contact_create(*, by: Actor, data: Mapping[str, Any], savepoint: bool = True) -> Contact:
     """Create a contact; its email must be new after normalisation. Listeners (live segments,
-    workflows) hear of it after commit."""
-    contact = _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True)
-    records_changed(contact_ids=[contact.pk])
-    return contact
+    workflows) hear of it after commit. ``savepoint``: as for ``account_create``."""
+    with transaction.atomic(savepoint=savepoint):
+        contact = _contact_save(Contact(), by=by, data=_with_owner(by, data), new=True)
+        records_changed(contact_ids=[contact.pk])
+        return contact
 
 
 @transaction.atomic

@@ -187,7 +187,7 @@ def _contact_create_or_email_match(
                 contact_update(contact=existing, by=None, data=changes)
             return Matched(existing, "updated" if changes else "matched")
     create = {**data, "origin_channel": channel, "account": account}
-    return Matched(contact_create(by=None, data=create), "created")
+    return Matched(contact_create(by=None, data=create, savepoint=False), "created")
 
 
 def lead_match_or_create(
@@ -230,7 +230,7 @@ def lead_match_or_create(
 
 
 def _lead_new(data: Mapping[str, object], link: Mapping[str, object], channel: str) -> Lead:
-    # The intake transaction is all or nothing: no savepoints inside it.
+    # The intake transaction is all or nothing: no savepoints inside it (nor for contacts).
     return lead_create(
         by=None, data={**data, **link, "source_channel": channel}, savepoint=False
     ).lead

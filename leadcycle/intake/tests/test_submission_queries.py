@@ -46,7 +46,7 @@ def _per_engine(*, new_person: bool) -> int:
     # PostgreSQL takes a transaction lock per new company and looks again under it (see
     # account_find_or_create); SQLite serialises writers instead.
     lock = 2 if connection.vendor == "postgresql" and new_person else 0
-    return (21 if new_person else 9) + lock
+    return (19 if new_person else 9) + lock
 
 
 def test_a_changed_question_is_used_by_the_next_submission(make_form):
