@@ -166,7 +166,7 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
         # whole transaction is meant to fail with it).
         contact.save()
     except IntegrityError as exc:
-        if "email" not in str(exc):
+        if not _email_taken(exc):
             raise
         raise ValidationError(
             {"email": ValidationError(DUPLICATE_EMAIL, code="duplicate")}
@@ -179,6 +179,16 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
         after=record_snapshot(contact),
     )
     return contact
+
+
+def _email_taken(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the unique email index refusing a second contact: PostgreSQL names
+    the constraint (``diag.constraint_name``), SQLite the column after "UNIQUE constraint
+    failed". Any other failure (a NOT NULL, a CHECK) is not a duplicate, whatever it quotes."""
+    diag = getattr(exc.__cause__, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == "contact_email_unique"
+    return "UNIQUE constraint failed: crm_contact.email_normalized" in str(exc)
 
 
 def contact_create(*, by: Actor, data: Mapping[str, Any], savepoint: bool = True) -> Contact:
