@@ -3,6 +3,7 @@ missing ones, marketing-only, with their accounts), bad rows reported and the re
 dry runs that write nothing, re-runs that create nothing twice."""
 
 import csv
+import gc
 import io
 
 import openpyxl
@@ -245,10 +246,11 @@ def test_an_import_that_fails_mid_file_resumes_to_the_same_end(monkeypatch):
     )
     services.import_start(job=job, by=None, enqueue=False)
     real = services._leads_import
-    calls = {"n": 0}
+    calls = {"n": 0, "collector_on": []}
 
     def flaky(*args, **kwargs):
         calls["n"] += 1
+        calls["collector_on"].append(gc.isenabled())
         if calls["n"] == 4:
             raise RuntimeError("connection lost")
         return real(*args, **kwargs)
@@ -258,6 +260,8 @@ def test_an_import_that_fails_mid_file_resumes_to_the_same_end(monkeypatch):
         services.import_run(job_id=job.pk)
     failed = ImportJob.objects.get(pk=job.pk)
     assert (failed.status, failed.rows_done, failed.created) == ("failed", 30, 30)
+    # (the cycle collector was paused over the batches, and the worker has it back)
+    assert calls["collector_on"] == [False] * 4 and gc.isenabled()
     # When it resumes
     services.import_resume(job=failed, by=None, enqueue=False)
     done = services.import_run(job_id=job.pk)
