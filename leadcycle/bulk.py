@@ -48,7 +48,7 @@ def collector_paused() -> Iterator[None]:
     """Python's cycle collector off over a bulk run, and run by hand, on the young objects
     only, by ``collect_young()`` between batches. A batch allocates hundreds of thousands of
     dicts and lists that live until its end, and the automatic collector scanned them again
-    and again: a fifth of an import's time. Whatever else is running in the process gets its
+    and again: a sixth of an import's time. Whatever else is running in the process gets its
     collector back when the run ends (reference counting frees all but cycles meanwhile)."""
     enabled = gc.isenabled()
     gc.disable()
