@@ -174,6 +174,7 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 from leadcycle.crm.api import router as crm_router  # noqa: E402
+from leadcycle.duplicates.api import router as duplicates_router  # noqa: E402
 from leadcycle.events.api import router as events_router  # noqa: E402
 from leadcycle.events.public_api import router as public_events_router  # noqa: E402
 from leadcycle.imports.api import router as imports_router  # noqa: E402
@@ -199,6 +200,7 @@ api.add_router("/", imports_router)
 api.add_router("/", segments_router)
 api.add_router("/", process_router)
 api.add_router("/", workflows_router)
+api.add_router("/", duplicates_router)
 api.add_router("/public", public_intake_router)
 api.add_router("/public", public_events_router)
 api.add_router("/public", linkedin_webhook_router)

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "leadcycle.segments",
     "leadcycle.process",
     "leadcycle.workflows",
+    "leadcycle.duplicates",
     "leadcycle.notifications",
     "leadcycle.dashboards",
     "leadcycle.demo",

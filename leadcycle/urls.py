@@ -15,6 +15,7 @@ urlpatterns = [
     path("imports/", include("leadcycle.imports.urls")),
     path("segments/", include("leadcycle.segments.urls")),
     path("workflows/", include("leadcycle.workflows.urls")),
+    path("duplicates/", include("leadcycle.duplicates.urls")),
     path("api/v1/", api.urls),
     path("", include("leadcycle.users.urls")),
     path("", include("leadcycle.dashboards.urls")),

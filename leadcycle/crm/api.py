@@ -94,8 +94,15 @@ def resource_register(resource: Resource, *, on: Router = router) -> None:
         return get_object_or_404(model, pk=record_id)
 
     def get_history(request: HttpRequest, record_id: int) -> list[Any]:
+        """Newest first; a contact's or account's includes the records merged into it."""
         require(request.user, "view", model)
-        return list(audit_trail(instance=get_object_or_404(model, pk=record_id)))
+        record = get_object_or_404(model, pk=record_id)
+        also: list[int] = []
+        if name in ("contact", "account"):
+            from leadcycle.duplicates.selectors import merged_ids
+
+            also = merged_ids(entity=name, record_id=record.pk)
+        return list(audit_trail(instance=record, also_ids=also))
 
     on.get(
         f"/{resource.path}",

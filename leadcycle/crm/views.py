@@ -382,6 +382,14 @@ def record_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
         "can_view_interactions": can(request.user, "view", Interaction),
         **ui.detail_context(record),
     }
+    if key in ("contact", "account"):
+        from leadcycle.duplicates.selectors import merged_ids
+        from leadcycle.duplicates.views import can_merge
+
+        context["can_merge"] = can_merge(request.user, key)
+        context["audit"] = audit_trail(
+            instance=record, also_ids=merged_ids(entity=key, record_id=record.pk)
+        )
     if key == "lead":
         from leadcycle.process.views import bar_context
 

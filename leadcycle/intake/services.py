@@ -446,6 +446,12 @@ def _form_apply(
     elif mode == MarketingForm.UpdateMode.ONLY_LEADS and visitor_contact_id:
         # Only leads: the lead gets a parent only when the visitor is already known.
         contact = Contact.objects.filter(pk=visitor_contact_id).first()
+        if contact is None:
+            from leadcycle.duplicates.selectors import contact_survivor_id
+
+            # The visitor's contact was merged since: the survivor is who they are now.
+            survivor = contact_survivor_id(visitor_contact_id)
+            contact = Contact.objects.filter(pk=survivor).first() if survivor else None
     if mode in (MarketingForm.UpdateMode.CONTACTS_AND_LEADS, MarketingForm.UpdateMode.ONLY_LEADS):
         # The form's own topic and campaign take part in lead matching when no answer gives them.
         lead_values = {

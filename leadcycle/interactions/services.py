@@ -418,7 +418,10 @@ def website_visit_record(
     """A page view reported by the tracking script: credited to the contact when the visitor
     is known, otherwise kept under the anonymous visitor's id."""
     if contact_id is not None and not Contact.objects.filter(pk=contact_id).exists():
-        contact_id = None  # a cookie of a contact deleted since
+        from leadcycle.duplicates.selectors import contact_survivor_id
+
+        # A cookie of a contact merged since counts for the survivor; deleted since: nobody.
+        contact_id = contact_survivor_id(contact_id)
     visit = interaction_record(
         kind=Interaction.Kind.WEBSITE_VISITED,
         contact_id=contact_id,

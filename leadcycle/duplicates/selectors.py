@@ -1,0 +1,218 @@
+"""Reads for duplicate review: likely duplicates, what a merge would do, and merge history.
+
+Likely duplicates are found by one grouped query per rule (no pairwise comparison in Python):
+contacts with the same first and last name, or the same phone; accounts with the same web
+domain, or the same name, ignoring case and surrounding spaces. Emails need no rule: the
+database keeps them unique. Pairs a person marked as different are left out.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Trim, Upper
+
+from leadcycle.duplicates import rules
+from leadcycle.duplicates.models import Entity, Merge, MergeMove, NotDuplicate
+from leadcycle.duplicates.references import model_for, references
+
+# (reason, label, the expressions two records must share); empty values never match.
+_RULES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    Entity.CONTACT: (
+        ("same_name", "Same first and last name", ("first_name", "last_name")),
+        ("same_phone", "Same phone", ("phone",)),
+    ),
+    Entity.ACCOUNT: (
+        ("same_domain", "Same web domain", ("web_domain",)),
+        ("same_name", "Same name", ("name",)),
+    ),
+}
+GROUP_LIMIT = 50  # records shown per group (a very common name is a hint, not a worklist)
+
+
+@dataclass
+class DuplicateGroup:
+    """Records that share a value by one rule; the oldest is offered as the survivor."""
+
+    reason: str
+    label: str
+    value: str
+    records: list[models.Model] = field(default_factory=list)
+    size: int = 0
+
+
+def _grouped(entity: str, names: tuple[str, ...]) -> models.QuerySet[Any]:
+    model = model_for(entity)
+    keys = {f"k_{n}": Upper(Trim(n)) for n in names}
+    filled = Q()
+    for n in names:
+        filled &= ~Q(**{n: ""})
+    return (
+        model._default_manager.filter(filled)
+        .annotate(**keys)
+        .values(*keys)
+        .annotate(size=Count("pk"), newest=Max("pk"))
+        .filter(size__gt=1)
+        .order_by("-newest")
+    )
+
+
+def _dismissed(entity: str, ids: list[int]) -> set[tuple[int, int]]:
+    return set(
+        NotDuplicate.objects.filter(entity=entity, low_id__in=ids, high_id__in=ids).values_list(
+            "low_id", "high_id"
+        )
+    )
+
+
+def duplicate_groups(
+    *, entity: str, reason: str | None = None, page: int = 1, page_size: int = 20
+) -> tuple[list[DuplicateGroup], int]:
+    """One page of likely-duplicate groups (by rule, newest first) and how many groups there
+    are. A group whose every pair was marked *not duplicates* is left out of the page (and of
+    the count, once seen; the count is otherwise the grouped queries' own)."""
+    model = model_for(entity)
+    groups: list[DuplicateGroup] = []
+    total = 0
+    offset = max(page - 1, 0) * page_size
+    for key, label, names in _RULES[entity]:
+        if reason is not None and key != reason:
+            continue
+        query = _grouped(entity, names)
+        found = query.count()
+        total += found
+        wanted = page_size - len(groups)
+        if offset >= found or wanted <= 0:
+            offset = max(offset - found, 0)
+            continue
+        for row in query[offset : offset + wanted]:
+            condition = Q()
+            for n in names:
+                condition &= Q(**{f"k_{n}": row[f"k_{n}"]})
+            members = list(
+                model._default_manager.annotate(**{f"k_{n}": Upper(Trim(n)) for n in names})
+                .filter(condition)
+                .order_by("pk")[:GROUP_LIMIT]
+            )
+            ids = [m.pk for m in members]
+            dismissed = _dismissed(entity, ids)
+            if all((a, b) in dismissed for i, a in enumerate(ids) for b in ids[i + 1 :]):
+                total -= 1
+                continue
+            value = " ".join(str(getattr(members[0], n)).strip() for n in names)
+            groups.append(DuplicateGroup(key, label, value, members, row["size"]))
+        offset = 0
+    return groups, total
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What merging ``merged`` into ``survivor`` would do."""
+
+    entity: str
+    survivor: models.Model
+    merged: models.Model
+    fields: list[rules.FieldChoice]
+    moves: list[tuple[str, str, int]]  # (key, label, rows)
+    blocked: list[str]
+
+
+def merge_preview(
+    *,
+    entity: str,
+    survivor: models.Model,
+    merged: models.Model,
+    keep: Mapping[str, str] | None = None,
+) -> MergePreview:
+    """The fields side by side with the value the survivor would end with, how many rows of
+    each kind would move, and what would refuse the merge."""
+    from leadcycle.duplicates.services import _registrations_in_conflict
+
+    moves = []
+    for ref in references(entity):
+        count = ref.model._default_manager.filter(**{ref.field.attname: merged.pk}).count()
+        if count:
+            moves.append((ref.key, ref.label, count))
+    blocked = []
+    if entity == Entity.CONTACT:
+        events = _registrations_in_conflict(survivor.pk, merged.pk)
+        if events:
+            blocked.append(f"Both are registered for {', '.join(events)}.")
+    return MergePreview(
+        entity,
+        survivor,
+        merged,
+        rules.field_choices(entity, survivor, merged, keep),
+        moves,
+        blocked,
+    )
+
+
+def merged_ids(*, entity: str, record_id: int) -> list[int]:
+    """The ids of every record merged (directly or through another merge) into this one and
+    not undone: their history is this record's history too."""
+    found: list[int] = []
+    frontier = [record_id]
+    while frontier and len(found) < 1000:
+        ids = list(
+            Merge.objects.filter(
+                entity=entity, survivor_id__in=frontier, undone_at__isnull=True
+            ).values_list("merged_id", flat=True)
+        )
+        ids = [i for i in ids if i not in found and i != record_id]
+        found += ids
+        frontier = ids
+    return found
+
+
+def survivor_id(*, entity: str, record_id: int) -> int | None:
+    """The record that ``record_id`` now lives on as: itself while it exists, else the record
+    it was merged into (following later merges), else ``None`` (deleted)."""
+    model = model_for(entity)
+    seen: set[int] = set()
+    current = record_id
+    while current not in seen:
+        if model._default_manager.filter(pk=current).exists():
+            return current
+        seen.add(current)
+        nxt = (
+            Merge.objects.filter(entity=entity, merged_id=current, undone_at__isnull=True)
+            .values_list("survivor_id", flat=True)
+            .first()
+        )
+        if nxt is None:
+            return None
+        current = nxt
+    return None
+
+
+def contact_survivor_id(contact_id: int) -> int | None:
+    """``survivor_id`` for contacts: a known-visitor cookie of a merged contact still counts."""
+    return survivor_id(entity=Entity.CONTACT, record_id=contact_id)
+
+
+def merges(
+    *, entities: list[str], record_id: int | None = None, limit: int = 200
+) -> models.QuerySet[Merge]:
+    """Merges of these entities, newest first; ``record_id``: those it took part in (either
+    side)."""
+    query = Merge.objects.select_related("by", "undone_by").filter(entity__in=entities)
+    if record_id is not None:
+        query = query.filter(Q(survivor_id=record_id) | Q(merged_id=record_id))
+    return query[:limit]
+
+
+def merge_moves(*, merge: Merge) -> dict[str, int]:
+    """How many rows the merge recorded per reference (``Merge.moved`` as stored rows)."""
+    return dict(
+        MergeMove.objects.filter(merge=merge)
+        .values("ref")
+        .annotate(n=Count("pk"))
+        .values_list("ref", "n")
+    )
+
+
+def reference_labels(entity: str) -> dict[str, str]:
+    return {ref.key: ref.label for ref in references(entity)}
