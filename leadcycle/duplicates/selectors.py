@@ -107,6 +107,29 @@ def duplicate_groups(
     return groups, total
 
 
+def _shown(record: models.Model, name: str) -> str:
+    """A field's value as a person reads it: choice labels, yes/no, related names."""
+    field = record._meta.get_field(name)
+    value = getattr(record, name)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value in (None, ""):
+        return "—"
+    display = getattr(record, f"get_{name}_display", None)
+    if getattr(field, "choices", None) and display is not None:
+        return str(display())
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ComparedField:
+    """A field of the comparison page: the rule's choice and both values as shown."""
+
+    choice: rules.FieldChoice
+    survivor: str
+    merged: str
+
+
 @dataclass(frozen=True)
 class MergePreview:
     """What merging ``merged`` into ``survivor`` would do."""
@@ -117,6 +140,13 @@ class MergePreview:
     fields: list[rules.FieldChoice]
     moves: list[tuple[str, str, int]]  # (key, label, rows)
     blocked: list[str]
+
+    @property
+    def shown(self) -> list[ComparedField]:
+        return [
+            ComparedField(f, _shown(self.survivor, f.name), _shown(self.merged, f.name))
+            for f in self.fields
+        ]
 
 
 def merge_preview(
