@@ -17,6 +17,7 @@ from django.db.models.functions import Trim, Upper
 from leadcycle.duplicates import rules
 from leadcycle.duplicates.models import Entity, Merge, MergeMove, NotDuplicate
 from leadcycle.duplicates.references import model_for, references
+from leadcycle.events.models import Registration
 
 # (reason, label, the expressions two records must share); empty values never match.
 _RULES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
@@ -158,8 +159,6 @@ def merge_preview(
 ) -> MergePreview:
     """The fields side by side with the value the survivor would end with, how many rows of
     each kind would move, and what would refuse the merge."""
-    from leadcycle.duplicates.services import _registrations_in_conflict
-
     moves = []
     for ref in references(entity):
         count = ref.model._default_manager.filter(**{ref.field.attname: merged.pk}).count()
@@ -167,7 +166,7 @@ def merge_preview(
             moves.append((ref.key, ref.label, count))
     blocked = []
     if entity == Entity.CONTACT:
-        events = _registrations_in_conflict(survivor.pk, merged.pk)
+        events = registrations_in_conflict(survivor.pk, merged.pk)
         if events:
             blocked.append(f"Both are registered for {', '.join(events)}.")
     return MergePreview(
@@ -178,6 +177,16 @@ def merge_preview(
         moves,
         blocked,
     )
+
+
+def registrations_in_conflict(survivor_id: int, merged_id: int) -> list[str]:
+    """Events both people hold an active registration for: one person may hold one seat."""
+    active = Registration.objects.exclude(status=Registration.Status.CANCELLED)
+    both = active.filter(
+        contact_id=merged_id,
+        event_id__in=active.filter(contact_id=survivor_id).values("event_id"),
+    ).select_related("event")
+    return sorted({str(r.event) for r in both})
 
 
 def merged_ids(*, entity: str, record_id: int) -> list[int]:

@@ -21,8 +21,8 @@ from leadcycle.crm.models import Contact, Lead
 from leadcycle.duplicates import rules
 from leadcycle.duplicates.models import Entity, Merge, MergeMove, NotDuplicate
 from leadcycle.duplicates.references import Reference, model_for, references
+from leadcycle.duplicates.selectors import registrations_in_conflict
 from leadcycle.errors import DomainError
-from leadcycle.events.models import Registration
 from leadcycle.segments.models import Segment, SegmentMember
 
 _UPDATE: dict[str, Callable[..., Any]] = {
@@ -48,16 +48,6 @@ def _entity_checked(entity: str) -> str:
             status=422,
         )
     return entity
-
-
-def _registrations_in_conflict(survivor_id: int, merged_id: int) -> list[str]:
-    """Events both people hold an active registration for: one person may hold one seat."""
-    active = Registration.objects.exclude(status=Registration.Status.CANCELLED)
-    both = active.filter(
-        contact_id=merged_id,
-        event_id__in=active.filter(contact_id=survivor_id).values("event_id"),
-    ).select_related("event")
-    return sorted({str(r.event) for r in both})
 
 
 def _rows_moved(merge: Merge, ref: Reference, *, source: int, target: int) -> int:
@@ -140,7 +130,7 @@ def record_merge(
             )
     survivor, merged = records[survivor_id], records[merged_id]
     if entity == Entity.CONTACT:
-        events = _registrations_in_conflict(survivor_id, merged_id)
+        events = registrations_in_conflict(survivor_id, merged_id)
         if events:
             raise DomainError(
                 "both_registered",
