@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, Max, Q
+from django.db.models import Aggregate, Count, Max, Q, TextField
 from django.db.models.functions import Trim, Upper
 
 from leadcycle.duplicates import rules
@@ -44,19 +44,40 @@ class DuplicateGroup:
     size: int = 0
 
 
-def _grouped(entity: str, names: tuple[str, ...]) -> models.QuerySet[Any]:
+class _Ids(Aggregate):  # type: ignore[type-arg]
+    """A group's ids as one text, "3,17,42": ``GROUP_CONCAT`` on SQLite, ``STRING_AGG`` on
+    PostgreSQL. The grouping query then names every member, and no member needs a second scan
+    of the table to be found."""
+
+    function = "GROUP_CONCAT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            function="STRING_AGG",
+            template="%(function)s((%(expressions)s)::text, ',')",
+            **extra,
+        )
+
+
+def _grouped(entity: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every group of the rule (the key, its size, its member ids), newest group first: one
+    scan of the table, whatever the page."""
     model = model_for(entity)
     keys = {f"k_{n}": Upper(Trim(n)) for n in names}
     filled = Q()
     for n in names:
         filled &= ~Q(**{n: ""})
-    return (
+    return list(
         model._default_manager.filter(filled)
         .annotate(**keys)
         .values(*keys)
-        .annotate(size=Count("pk"), newest=Max("pk"))
+        .annotate(size=Count("pk"), newest=Max("pk"), ids=_Ids("pk"))
         .filter(size__gt=1)
         .order_by("-newest")
+        .values("size", "ids")
     )
 
 
@@ -73,38 +94,33 @@ def duplicate_groups(
 ) -> tuple[list[DuplicateGroup], int]:
     """One page of likely-duplicate groups (by rule, newest first) and how many groups there
     are. A group whose every pair was marked *not duplicates* is left out of the page (and of
-    the count, once seen; the count is otherwise the grouped queries' own)."""
+    the count, once seen; the count is otherwise the grouped queries' own). Costs one grouped
+    query per rule, then one read of the page's records and one of its dismissed pairs."""
     model = model_for(entity)
-    groups: list[DuplicateGroup] = []
-    total = 0
-    offset = max(page - 1, 0) * page_size
+    found: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = []
     for key, label, names in _RULES[entity]:
-        if reason is not None and key != reason:
+        if reason is None or key == reason:
+            found += [(key, label, names, row) for row in _grouped(entity, names)]
+    start = max(page - 1, 0) * page_size
+    on_page = found[start : start + page_size]
+    members_of = [
+        sorted(int(i) for i in str(row["ids"]).split(","))[:GROUP_LIMIT] for _, _, _, row in on_page
+    ]
+    every_id = {i for ids in members_of for i in ids}
+    records = model._default_manager.in_bulk(list(every_id))
+    dismissed = _dismissed(entity, sorted(every_id))
+    groups: list[DuplicateGroup] = []
+    total = len(found)
+    for (key, label, names, row), ids in zip(on_page, members_of, strict=True):
+        ids = [i for i in ids if i in records]  # merged or deleted since the grouping read
+        if len(ids) < 2 or all(
+            (a, b) in dismissed for n, a in enumerate(ids) for b in ids[n + 1 :]
+        ):
+            total -= 1
             continue
-        query = _grouped(entity, names)
-        found = query.count()
-        total += found
-        wanted = page_size - len(groups)
-        if offset >= found or wanted <= 0:
-            offset = max(offset - found, 0)
-            continue
-        for row in query[offset : offset + wanted]:
-            condition = Q()
-            for n in names:
-                condition &= Q(**{f"k_{n}": row[f"k_{n}"]})
-            members = list(
-                model._default_manager.annotate(**{f"k_{n}": Upper(Trim(n)) for n in names})
-                .filter(condition)
-                .order_by("pk")[:GROUP_LIMIT]
-            )
-            ids = [m.pk for m in members]
-            dismissed = _dismissed(entity, ids)
-            if all((a, b) in dismissed for i, a in enumerate(ids) for b in ids[i + 1 :]):
-                total -= 1
-                continue
-            value = " ".join(str(getattr(members[0], n)).strip() for n in names)
-            groups.append(DuplicateGroup(key, label, value, members, row["size"]))
-        offset = 0
+        members = [records[i] for i in ids]
+        value = " ".join(str(getattr(members[0], n)).strip() for n in names)
+        groups.append(DuplicateGroup(key, label, value, members, row["size"]))
     return groups, total
 
 
