@@ -3,6 +3,7 @@ workload module is added to the import list below."""
 
 from bench.workloads import (
     contacts_with_leads,
+    duplicate_review,
     import_leads,
     intake_http,
     score_full,
@@ -13,6 +14,7 @@ from bench.workloads import (
 
 __all__ = [
     "contacts_with_leads",
+    "duplicate_review",
     "import_leads",
     "intake_http",
     "score_full",
