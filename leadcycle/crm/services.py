@@ -166,7 +166,7 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
         # whole transaction is meant to fail with it).
         contact.save()
     except IntegrityError as exc:
-        if not _email_taken(exc):
+        if not email_taken(exc):
             raise
         raise ValidationError(
             {"email": ValidationError(DUPLICATE_EMAIL, code="duplicate")}
@@ -181,7 +181,7 @@ def _contact_save(contact: Contact, *, by: Actor, data: Mapping[str, Any], new: 
     return contact
 
 
-def _email_taken(exc: IntegrityError) -> bool:
+def email_taken(exc: IntegrityError) -> bool:
     """Whether ``exc`` is the unique email index refusing a second contact: PostgreSQL names
     the constraint (``diag.constraint_name``), SQLite the column after "UNIQUE constraint
     failed". Any other failure (a NOT NULL, a CHECK) is not a duplicate, whatever it quotes."""

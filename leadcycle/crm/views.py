@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -369,7 +369,17 @@ def record_detail(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     ui = _ui(key)
     require(request.user, "view", ui.model)
     qs = ui.spec.model._default_manager.select_related(*ui.spec.select_related)
-    record = get_object_or_404(qs, pk=pk)
+    record = qs.filter(pk=pk).first()
+    if record is None and key in ("contact", "account"):
+        from leadcycle.duplicates.selectors import survivor_id
+
+        # An old link to a record merged since leads to the record it lives on as.
+        now_id = survivor_id(entity=key, record_id=pk)
+        if now_id is not None:
+            messages.info(request, f"{ui.singular.capitalize()} #{pk} was merged into this one.")
+            return redirect(reverse(f"crm:{key}_detail", args=[now_id]))
+    if record is None:
+        raise Http404
     context = {
         "ui": ui,
         "record": record,

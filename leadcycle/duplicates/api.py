@@ -4,7 +4,7 @@ Reviewing needs the right to view the records; merging, undoing and marking reco
 duplicates need the rights to change and to delete them (a merge deletes one record).
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -13,6 +13,7 @@ from ninja import Field, Query, Router, Schema
 from leadcycle.duplicates import selectors, services
 from leadcycle.duplicates.models import Entity, Merge
 from leadcycle.duplicates.references import model_for
+from leadcycle.errors import DomainError
 from leadcycle.users.permissions import can, require
 
 router = Router(tags=["duplicates"])
@@ -55,8 +56,11 @@ class GroupsQuery(Schema):
     page_size: int = Field(20, ge=1, le=100)
 
 
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class MergeIn(Schema):
-    merged_id: int = Field(description="The record that goes away; everything it has moves.")
+    merged_id: RecordId = Field(description="The record that goes away; everything it has moves.")
     keep: dict[str, str] = Field(
         {},
         description='Per field, whose value the survivor ends with: {"job_title": "merged"}. '
@@ -66,7 +70,7 @@ class MergeIn(Schema):
 
 
 class IdsIn(Schema):
-    ids: list[int]
+    ids: list[RecordId]
 
 
 class MergeOut(Schema):
@@ -96,6 +100,13 @@ def duplicate_groups(
     newest groups first; the oldest record of a group comes first (the suggested survivor)."""
     kind = _entity(entity)
     require(request.user, "view", model_for(kind))
+    if filters.reason is not None and filters.reason not in selectors.REASONS[kind]:
+        raise DomainError(
+            "unknown_reason",
+            f"Group {entity} by one of: {', '.join(selectors.REASONS[kind])}.",
+            fields={"reason": ", ".join(selectors.REASONS[kind])},
+            status=422,
+        )
     groups, count = selectors.duplicate_groups(
         entity=kind, reason=filters.reason, page=filters.page, page_size=filters.page_size
     )
@@ -203,7 +214,14 @@ def merge_list(
     request: HttpRequest, entity: str | None = None, record_id: int | None = None
 ) -> list[Merge]:
     """Merges, newest first; ``record_id`` with ``entity``: those the record took part in."""
-    kinds = [_entity(f"{entity}s")] if entity else list(Entity.values)
+    if entity is not None and entity not in Entity.values:
+        raise DomainError(
+            "unknown_entity",
+            "Merges are of contacts or accounts.",
+            fields={"entity": "contact or account"},
+            status=422,
+        )
+    kinds = [entity] if entity else list(Entity.values)
     allowed = [k for k in kinds if can(request.user, "view", model_for(k))]
     if not allowed:
         require(request.user, "view", model_for(kinds[0]))

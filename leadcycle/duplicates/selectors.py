@@ -81,47 +81,70 @@ def _grouped(entity: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
     )
 
 
-def _dismissed(entity: str, ids: list[int]) -> set[tuple[int, int]]:
-    return set(
-        NotDuplicate.objects.filter(entity=entity, low_id__in=ids, high_id__in=ids).values_list(
-            "low_id", "high_id"
-        )
-    )
+def _hidden(ids: list[int], size: int, dismissed: set[tuple[int, int]]) -> bool:
+    """A group is left out when a person marked every pair of it as different. A group larger
+    than what the page shows is never left out: its unseen members were never compared."""
+    if not dismissed or size > GROUP_LIMIT:
+        return False
+    return all((a, b) in dismissed for n, a in enumerate(ids) for b in ids[n + 1 :])
+
+
+REASONS: dict[str, tuple[str, ...]] = {
+    entity: tuple(key for key, _, _ in rules_) for entity, rules_ in _RULES.items()
+}
 
 
 def duplicate_groups(
     *, entity: str, reason: str | None = None, page: int = 1, page_size: int = 20
 ) -> tuple[list[DuplicateGroup], int]:
-    """One page of likely-duplicate groups (by rule, newest first) and how many groups there
-    are. A group whose every pair was marked *not duplicates* is left out of the page (and of
-    the count, once seen; the count is otherwise the grouped queries' own). Costs one grouped
-    query per rule, then one read of the page's records and one of its dismissed pairs."""
+    """One page of likely-duplicate groups and how many groups there are: by rule (names,
+    then phones; domains, then names), each rule's newest group first. Groups a person marked
+    as different are left out before paging. Costs one grouped query per rule (naming every
+    member), one read of the marked pairs, and one read of the page's records by id."""
     model = model_for(entity)
-    found: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = []
+    dismissed = set(NotDuplicate.objects.filter(entity=entity).values_list("low_id", "high_id"))
+    found: list[tuple[str, str, tuple[str, ...], int, list[int]]] = []
     for key, label, names in _RULES[entity]:
-        if reason is None or key == reason:
-            found += [(key, label, names, row) for row in _grouped(entity, names)]
+        if reason is not None and key != reason:
+            continue
+        for row in _grouped(entity, names):
+            ids = sorted(int(i) for i in str(row["ids"]).split(","))[:GROUP_LIMIT]
+            if not _hidden(ids, row["size"], dismissed):
+                found.append((key, label, names, row["size"], ids))
     start = max(page - 1, 0) * page_size
     on_page = found[start : start + page_size]
-    members_of = [
-        sorted(int(i) for i in str(row["ids"]).split(","))[:GROUP_LIMIT] for _, _, _, row in on_page
-    ]
-    every_id = {i for ids in members_of for i in ids}
-    records = model._default_manager.in_bulk(list(every_id))
-    dismissed = _dismissed(entity, sorted(every_id))
+    records = model._default_manager.in_bulk([i for *_, ids in on_page for i in ids])
     groups: list[DuplicateGroup] = []
-    total = len(found)
-    for (key, label, names, row), ids in zip(on_page, members_of, strict=True):
-        ids = [i for i in ids if i in records]  # merged or deleted since the grouping read
-        if len(ids) < 2 or all(
-            (a, b) in dismissed for n, a in enumerate(ids) for b in ids[n + 1 :]
-        ):
-            total -= 1
+    for key, label, names, size, ids in on_page:
+        members = [records[i] for i in ids if i in records]  # merged or deleted since the read
+        if len(members) < 2:
             continue
-        members = [records[i] for i in ids]
         value = " ".join(str(getattr(members[0], n)).strip() for n in names)
-        groups.append(DuplicateGroup(key, label, value, members, row["size"]))
-    return groups, total
+        groups.append(DuplicateGroup(key, label, value, members, size))
+    return groups, len(found)
+
+
+def duplicates_of(*, entity: str, record: models.Model) -> list[DuplicateGroup]:
+    """The likely duplicates of one record, by each rule its values take part in (the records
+    sharing its name, phone, domain…), oldest first."""
+    model = model_for(entity)
+    groups = []
+    for key, label, names in _RULES[entity]:
+        values = [str(getattr(record, n) or "").strip().upper() for n in names]
+        if not all(values):
+            continue
+        keys = {f"k_{n}": Upper(Trim(n)) for n in names}
+        same = dict(zip(keys, values, strict=True))
+        members = list(
+            model._default_manager.annotate(**keys)
+            .filter(**same)
+            .exclude(pk=record.pk)
+            .order_by("pk")[:GROUP_LIMIT]
+        )
+        if members:
+            value = " ".join(str(getattr(record, n)).strip() for n in names)
+            groups.append(DuplicateGroup(key, label, value, members, len(members) + 1))
+    return groups
 
 
 def _shown(record: models.Model, name: str) -> str:

@@ -7,29 +7,33 @@ completed through the CRM's own update service (validated and audited), the merg
 deleted with an audit entry saying where it went. ``merge_undo`` reverses exactly that.
 """
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
 from leadcycle.audit.services import Actor, audit_record, record_snapshot
 from leadcycle.changes import records_changed
 from leadcycle.crm import services as crm
-from leadcycle.crm.models import Contact, Lead
-from leadcycle.duplicates import rules
+from leadcycle.crm.models import Account, Contact, Lead
+from leadcycle.duplicates import rules, selectors
 from leadcycle.duplicates.models import Entity, Merge, MergeMove, NotDuplicate
 from leadcycle.duplicates.references import Reference, model_for, references
 from leadcycle.duplicates.selectors import registrations_in_conflict
 from leadcycle.errors import DomainError
-from leadcycle.segments.models import Segment, SegmentMember
+from leadcycle.segments.models import MembershipChange, Segment, SegmentMember
 
 _UPDATE: dict[str, Callable[..., Any]] = {
     Entity.CONTACT: crm.contact_update,
     Entity.ACCOUNT: crm.account_update,
 }
 _SEGMENT_MEMBER = "segments.segmentmember.contact"
+_REGISTRATION = "events.registration.contact"
 
 
 def _locked(entity: str, ids: Iterable[int]) -> dict[int, models.Model]:
@@ -121,7 +125,8 @@ def record_merge(
             status=422,
         )
     keep = rules.keep_checked(entity, keep)
-    records = _locked(entity, sorted((survivor_id, merged_id)))
+    ids = [pk for pk in (survivor_id, merged_id) if 0 < pk < 2**63]  # others exist nowhere
+    records = _locked(entity, sorted(ids))
     name = str(model_for(entity)._meta.verbose_name)
     for key, pk in (("survivor_id", survivor_id), ("merged_id", merged_id)):
         if pk not in records:
@@ -157,12 +162,23 @@ def record_merge(
     moved: dict[str, int] = {}
     for ref in references(entity):
         if ref.key == _SEGMENT_MEMBER:
-            merge.dropped_memberships = _memberships_dropped(survivor_id, merged_id)
+            merge.dropped_memberships = _memberships_merged(survivor_id, merged_id)
         if ref.model is Lead:
             moved_leads += _row_ids(ref, merged_id)
         if ref.model is Contact:
             moved_contacts += _row_ids(ref, merged_id)
-        count = _rows_moved(merge, ref, source=merged_id, target=survivor_id)
+        try:
+            # A savepoint only where a unique rule can refuse the move.
+            with transaction.atomic() if ref.key == _REGISTRATION else contextlib.nullcontext():
+                count = _rows_moved(merge, ref, source=merged_id, target=survivor_id)
+        except IntegrityError as exc:
+            # Only the registration rule can refuse a move: a cancelled registration was
+            # made active again after the check above.
+            raise DomainError(
+                "both_registered",
+                "Both are registered for the same event: cancel one registration first.",
+                fields={"merged_id": "Registered for the same event."},
+            ) from exc
         if count:
             moved[ref.key] = count
     merge.moved = moved
@@ -179,6 +195,7 @@ def record_merge(
     if changes:
         data = {_attname(survivor, n): v for n, v in changes.items()}
         _UPDATE[entity](**{entity: survivor}, by=by, data=data)
+    _import_key_carried(merge, survivor, merged)
     audit_record(
         actor=by,
         action=AuditEntry.Action.UPDATE,
@@ -193,17 +210,81 @@ def record_merge(
     return merge
 
 
-def _memberships_dropped(survivor_id: int, merged_id: int) -> list[list[Any]]:
-    """Delete the merged contact's memberships of segments the survivor is already in (the
-    survivor keeps its own); the rest move with the other references. Returned for undo."""
-    twins = SegmentMember.objects.filter(
-        contact_id=merged_id,
-        segment_id__in=SegmentMember.objects.filter(contact_id=survivor_id).values("segment_id"),
+def _import_key_carried(merge: Merge, survivor: models.Model, merged: models.Model) -> None:
+    """A contact an import created keeps that row's import key, so that re-running the file
+    finds the person instead of creating them again: the survivor takes the merged record's
+    key when it has none of its own (undo gives it back)."""
+    theirs = getattr(merged, "import_key", None)
+    if not theirs or getattr(survivor, "import_key", None):
+        return
+    type(survivor)._default_manager.filter(pk=survivor.pk).update(import_key=theirs)
+    merge.survivor_before = {**merge.survivor_before, "import_key": None}
+    merge.survivor_after = {**merge.survivor_after, "import_key": theirs}
+    merge.save(update_fields=["survivor_before", "survivor_after"])
+
+
+def _memberships_merged(survivor_id: int, merged_id: int) -> list[list[Any]]:
+    """Segment membership follows the person: the merged contact leaves every segment it was
+    in (history), the survivor joins those it was not in (its row moves with the other
+    references), and where both were members the merged contact's row is deleted and the
+    segment counts one member less. The deleted rows are returned for undo."""
+    now = timezone.now()
+    theirs = dict(
+        SegmentMember.objects.filter(contact_id=merged_id).values_list("segment_id", "added_at")
     )
-    dropped = [[s, rules.jsonable(at)] for s, at in twins.values_list("segment_id", "added_at")]
-    if dropped:
-        twins.delete()
-    return dropped
+    if not theirs:
+        return []
+    mine = set(
+        SegmentMember.objects.filter(contact_id=survivor_id, segment_id__in=theirs).values_list(
+            "segment_id", flat=True
+        )
+    )
+    SegmentMember.objects.filter(contact_id=merged_id, segment_id__in=mine).delete()
+    Segment.objects.filter(pk__in=mine).update(member_count=F("member_count") - 1)
+    MembershipChange.objects.bulk_create(
+        [
+            MembershipChange(segment_id=s, contact_id=merged_id, change="left", at=now)
+            for s in theirs
+        ]
+        + [
+            MembershipChange(segment_id=s, contact_id=survivor_id, change="joined", at=now)
+            for s in theirs
+            if s not in mine
+        ]
+    )
+    return [[s, rules.jsonable(theirs[s])] for s in sorted(mine)]
+
+
+def _memberships_restored(merge: Merge) -> None:
+    """Undo's side of ``_memberships_merged``: the deleted rows back (in segments that still
+    exist), counted again, and the history of the merged contact rejoining."""
+    now = timezone.now()
+    dropped = dict(merge.dropped_memberships)
+    live = set(Segment.objects.filter(pk__in=list(dropped)).values_list("pk", flat=True))
+    SegmentMember.objects.bulk_create(
+        [
+            SegmentMember(segment_id=s, contact_id=merge.merged_id, added_at=at)
+            for s, at in dropped.items()
+            if s in live
+        ],
+        ignore_conflicts=True,
+    )
+    Segment.objects.filter(pk__in=live).update(member_count=F("member_count") + 1)
+    back = set(
+        SegmentMember.objects.filter(contact_id=merge.merged_id).values_list(
+            "segment_id", flat=True
+        )
+    )
+    MembershipChange.objects.bulk_create(
+        [
+            MembershipChange(segment_id=s, contact_id=merge.merged_id, change="joined", at=now)
+            for s in sorted(back)
+        ]
+        + [
+            MembershipChange(segment_id=s, contact_id=merge.survivor_id, change="left", at=now)
+            for s in sorted(back - live)
+        ]
+    )
 
 
 def _announce(entity: str, record_id: int, contact_ids: list[int], lead_ids: list[int]) -> None:
@@ -259,25 +340,26 @@ def merge_undo(*, merge_id: int, by: Actor) -> Merge:
         for name, after in merge.survivor_after.items()
         if rules.jsonable(getattr(survivor, _attname(survivor, name))) == after
     }
+    import_key = restore.pop("import_key", ...)
     if restore:
-        _UPDATE[entity](**{entity: survivor}, by=by, data=restore)
+        try:
+            with transaction.atomic():
+                _UPDATE[entity](**{entity: survivor}, by=by, data=restore)
+        except ValidationError as exc:
+            raise DomainError(
+                "restore_conflict",
+                f"The {model._meta.verbose_name}'s earlier values cannot be put back: "
+                + "; ".join(m for msgs in exc.message_dict.values() for m in msgs),
+                fields={k: " ".join(v) for k, v in exc.message_dict.items()},
+            ) from exc
+    if import_key is not ...:  # not a field people edit: given back as it was taken (after the
+        # update above, which saves the whole survivor as it was read)
+        model._default_manager.filter(pk=survivor.pk).update(import_key=import_key)
     restored = _restored(model, merge)
     for ref in references(entity):
         _rows_moved_back(merge, ref)
-    if merge.dropped_memberships:
-        live = set(
-            Segment.objects.filter(pk__in=[s for s, _ in merge.dropped_memberships]).values_list(
-                "pk", flat=True
-            )
-        )
-        SegmentMember.objects.bulk_create(
-            [
-                SegmentMember(segment_id=s, contact_id=merge.merged_id, added_at=at)
-                for s, at in merge.dropped_memberships
-                if s in live
-            ],
-            ignore_conflicts=True,
-        )
+    if entity == Entity.CONTACT:
+        _memberships_restored(merge)
     merge.undone_at = timezone.now()
     merge.undone_by = crm_actor(by)
     merge.save(update_fields=["undone_at", "undone_by"])
@@ -310,29 +392,36 @@ def merge_undo(*, merge_id: int, by: Actor) -> Merge:
 
 
 def _restored(model: type[models.Model], merge: Merge) -> models.Model:
-    """The merged record inserted again under its own id, timestamps as they were."""
+    """The merged record inserted again under its own id, timestamps as they were. A link to
+    an account merged away since follows it to its survivor; a link to a record deleted since
+    is dropped."""
     values: dict[str, Any] = {}
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname not in merge.merged_snapshot:
             continue
         value = field.to_python(merge.merged_snapshot[field.attname])
         if isinstance(field, models.ForeignKey) and value is not None:
-            target = field.related_model._default_manager  # type: ignore[union-attr]
-            if not target.filter(pk=value).exists():
-                value = None  # the account or owner it had was deleted since
+            target = field.related_model
+            if target is Account:
+                value = selectors.survivor_id(entity=Entity.ACCOUNT, record_id=value)
+            elif not target._default_manager.filter(pk=value).exists():  # type: ignore[union-attr]
+                value = None
         values[field.attname] = value
     record = model(pk=merge.merged_id, **values)
     try:
         with transaction.atomic():
             record.save(force_insert=True)
     except IntegrityError as exc:
-        if isinstance(record, Contact):
+        if isinstance(record, Contact) and crm.email_taken(exc):
             raise DomainError(
                 "email_taken",
                 f"Another contact has the email {record.email} now: change it before undoing.",
-                fields={"email": record.email},
+                fields={"email": f"{record.email} belongs to another contact now."},
             ) from exc
-        raise
+        raise DomainError(
+            "restore_conflict",
+            f"The {model._meta.verbose_name} cannot be put back: {exc}"[:300],
+        ) from exc
     stamps = {k: values[k] for k in ("created_at", "updated_at") if k in values}
     if stamps:
         model._default_manager.filter(pk=record.pk).update(**stamps)

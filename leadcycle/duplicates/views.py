@@ -118,12 +118,7 @@ def start(request: HttpRequest, plural: str, pk: int) -> HttpResponse:
         if other is not None and other != pk and model._default_manager.filter(pk=other).exists():
             return redirect(reverse("duplicates:compare", args=[plural, pk, other]))
         error = "No other record by that id or address."
-    groups, _ = selectors.duplicate_groups(entity=entity, page=1, page_size=100)
-    likely = [
-        (g, [r for r in g.records if r.pk != pk])
-        for g in groups
-        if any(r.pk == pk for r in g.records)
-    ]
+    likely = [(g, g.records) for g in selectors.duplicates_of(entity=entity, record=record)]
     return render(
         request,
         "duplicates/start.html",
@@ -158,6 +153,7 @@ def compare(request: HttpRequest, plural: str, survivor_pk: int, merged_pk: int)
     merged = get_object_or_404(model, pk=merged_pk)
     keep: dict[str, str] = {}
     error = ""
+    status = 200
     if request.method == "POST":
         _require_merge(request, entity)
         keep = _keep(request, entity)
@@ -170,9 +166,9 @@ def compare(request: HttpRequest, plural: str, survivor_pk: int, merged_pk: int)
                 by=request.user,
             )
         except DomainError as exc:
-            error = exc.message
+            error, status = exc.message, exc.status
         except ValidationError as exc:
-            error = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
+            error, status = "; ".join(m for msgs in exc.message_dict.values() for m in msgs), 422
         else:
             messages.success(request, f"Merged “{done.merged_repr}” into “{survivor}”.")
             return redirect(reverse("duplicates:merge", args=[done.pk]))
@@ -187,7 +183,7 @@ def compare(request: HttpRequest, plural: str, survivor_pk: int, merged_pk: int)
             "error": error,
             "can_merge": can_merge(request.user, entity),
         },
-        status=409 if error else 200,
+        status=status,
     )
 
 
@@ -219,12 +215,29 @@ def merge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "merged_now": model._default_manager.filter(pk=merge.merged_id).first(),
             "moved": [(labels.get(k, k), n) for k, n in merge.moved.items()],
             "changes": [
-                (name, merge.survivor_before.get(name), value)
+                (
+                    name,
+                    _readable(model, name, merge.survivor_before.get(name)),
+                    _readable(model, name, value),
+                )
                 for name, value in merge.survivor_after.items()
             ],
             "can_merge": can_merge(request.user, merge.entity),
         },
     )
+
+
+def _readable(model: Any, name: str, value: Any) -> str:
+    """A stored value as a person reads it: choice labels, yes/no, the linked record's name."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    field = model._meta.get_field(name)
+    if field.is_relation:
+        linked = field.related_model._default_manager.filter(pk=value).first()
+        return f"{linked} (#{value})" if linked is not None else f"#{value}"
+    return str(dict(field.choices or ()).get(value, value))
 
 
 @require_POST
@@ -235,6 +248,8 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
         services.merge_undo(merge_id=merge.pk, by=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(m for msgs in exc.message_dict.values() for m in msgs))
     else:
         messages.success(request, f"Merge undone: “{merge.merged_repr}” is back.")
     return redirect(reverse("duplicates:merge", args=[merge.pk]))

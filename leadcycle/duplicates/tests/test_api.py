@@ -142,6 +142,15 @@ def test_bad_merges_name_the_field_at_fault(api_client, twins):
     assert missing.status_code == 422
     assert "merged_id" in missing.json()["error"]["fields"]
     assert admin.get("/api/v1/duplicates/leads").status_code == 404
+    huge = post(admin, f"/api/v1/contacts/{10**22}/merge", {"merged_id": ada.pk})
+    assert huge.status_code == 404
+    assert huge.json()["error"]["fields"]["survivor_id"]["code"] == "not_found"
+    too_big = post(admin, f"/api/v1/contacts/{ada.pk}/merge", {"merged_id": 10**22})
+    assert too_big.status_code == 422 and "merged_id" in too_big.json()["error"]["fields"]
+    assert admin.get("/api/v1/merges?entity=contacts").json()["error"]["code"] == "unknown_entity"
+    bogus = admin.get("/api/v1/duplicates/contacts?reason=bogus")
+    assert bogus.status_code == 422
+    assert bogus.json()["error"]["fields"]["reason"]["message"] == "same_name, same_phone"
     assert Contact.objects.filter(pk=twin.pk).exists()
 
 

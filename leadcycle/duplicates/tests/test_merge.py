@@ -313,3 +313,60 @@ def test_merged_leads_are_rescored_and_segments_reevaluated(
     finally:
         records_committed.disconnect(dispatch_uid="test-merge-listener")
     assert any(ada.pk in contacts and lead.pk in leads for contacts, leads in heard)
+
+
+def test_the_survivor_takes_the_import_key_so_a_rerun_finds_the_person(pair):
+    ada, twin = pair
+    Contact.objects.filter(pk=twin.pk).update(import_key="0123456789abcdef:7")
+    twin.refresh_from_db()
+    done = merge(ada, twin)
+    assert Contact.objects.get(pk=ada.pk).import_key == "0123456789abcdef:7"
+    services.merge_undo(merge_id=done.pk, by=None)
+    assert Contact.objects.get(pk=ada.pk).import_key is None
+    assert Contact.objects.get(pk=twin.pk).import_key == "0123456789abcdef:7"
+
+
+def test_segment_counts_and_history_follow_the_merge(pair):
+    from leadcycle.segments.models import MembershipChange, Segment
+
+    ada, twin = pair
+    both = segments.segment_create(by=None, data={"name": "Both", "kind": "static"})
+    only_twin = segments.segment_create(by=None, data={"name": "Twin", "kind": "static"})
+    segments.segment_members_add(segment=both, by=None, contact_ids=[ada.pk, twin.pk])
+    segments.segment_members_add(segment=only_twin, by=None, contact_ids=[twin.pk])
+
+    def counted():
+        return {
+            s.pk: s.member_count for s in Segment.objects.filter(pk__in=[both.pk, only_twin.pk])
+        }
+
+    done = merge(ada, twin)
+    assert counted() == {both.pk: 1, only_twin.pk: 1}
+    assert set(
+        MembershipChange.objects.filter(contact_id__in=[ada.pk, twin.pk]).values_list(
+            "segment_id", "contact_id", "change"
+        )
+    ) >= {
+        (both.pk, twin.pk, "left"),
+        (only_twin.pk, twin.pk, "left"),
+        (only_twin.pk, ada.pk, "joined"),
+    }
+    services.merge_undo(merge_id=done.pk, by=None)
+    assert counted() == {both.pk: 2, only_twin.pk: 1}
+    assert MembershipChange.objects.filter(
+        segment=only_twin, contact_id=ada.pk, change="left"
+    ).exists()
+
+
+def test_undo_follows_the_account_to_where_it_was_merged_since(pair):
+    ada, twin = pair
+    old_account = AccountFactory(name="Engines Ltd")
+    Contact.objects.filter(pk=twin.pk).update(account=old_account)
+    twin.refresh_from_db()
+    done = merge(ada, twin)
+    new_account = AccountFactory(name="Engines")
+    services.record_merge(
+        entity="account", survivor_id=new_account.pk, merged_id=old_account.pk, by=None
+    )
+    services.merge_undo(merge_id=done.pk, by=None)
+    assert Contact.objects.get(pk=twin.pk).account_id == new_account.pk
