@@ -164,6 +164,33 @@ def insert_rows(
     return inserted
 
 
+def insert_rows_numbered(
+    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
+) -> list[int]:
+    """SQLite: insert ``rows`` as ``insert_rows`` does, without conflict handling (a unique
+    violation raises ``IntegrityError``: run it in a savepoint and fall back), and return the
+    new ids in the rows' order. A multi-row ``INSERT`` on a table with ``AUTOINCREMENT`` ids
+    numbers its rows one after another under the write lock, ending at the cursor's
+    ``lastrowid``: the ids come without a ``RETURNING`` clause, which cost SQLite a third of
+    the time of a leads import's insert."""
+    assert connection.vendor == "sqlite", "SQLite numbers a statement's rows in order"
+    if not rows:
+        return []
+    fields = [_concrete_field(model, name) for name in columns]
+    quote = connection.ops.quote_name
+    column_sql = ", ".join(quote(str(f.column)) for f in fields)
+    target = f"INSERT INTO {quote(model._meta.db_table)} ({column_sql}) VALUES "  # noqa: S608 - names from the model
+    row_sql = "(" + ", ".join([placeholder()] * len(fields)) + ")"
+    flatten = _flattener(columns, [_preparer(field) for field in fields])
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, max(1, max_query_params() // len(fields))):
+            execute(cursor, target + ", ".join([row_sql] * len(chunk)), flatten(chunk))
+            last = int(cursor.cursor.lastrowid)
+            ids.extend(range(last - len(chunk) + 1, last + 1))
+    return ids
+
+
 _PLAIN = (
     models.CharField,
     models.TextField,

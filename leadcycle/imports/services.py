@@ -26,7 +26,7 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import EmailValidator
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from leadcycle.bulk import (
     collector_paused,
     execute,
     insert_rows,
+    insert_rows_numbered,
     placeholder,
     update_rows,
 )
@@ -818,7 +819,7 @@ def _batch_import(job: ImportJob, batch: Batch, *, dry_run: bool, seen: bool = T
         _accounts_link(job, rows, counts, now, owner_id)
         _contacts_import(job, rows, counts, now, owner_id, key_prefix, seen)
         if job.entity == Entity.LEADS:
-            _leads_import(job, rows, counts, now, owner_id, key_prefix)
+            _leads_import(job, rows, counts, now, owner_id, key_prefix, seen)
     late_errors = [
         (r.number, "", r.outcome[len("rejected:") :], r.cells)
         for r in rows
@@ -1349,6 +1350,7 @@ def _leads_import(
     now: datetime.datetime,
     owner_id: int | None,
     key_prefix: str,
+    seen: bool = True,
 ) -> None:
     strategy = job.lead_strategy
     found: dict[str, dict[str, Any]] = {}
@@ -1429,16 +1431,7 @@ def _leads_import(
             }
         )
         new_rows.append(row)
-    inserted = dict(
-        (import_key, pk)
-        for pk, import_key in insert_rows(
-            Lead,
-            new,
-            columns=_LEAD_INSERT,
-            skip_conflicts_on="import_key",
-            returning=("id", "import_key"),
-        )
-    )
+    inserted = _leads_inserted(new, seen)
     for row, data in zip(new_rows, new, strict=True):
         pk = inserted.get(data["import_key"])
         row.outcome = "created" if pk else "unchanged"  # unchanged: an earlier run's lead
@@ -1459,6 +1452,30 @@ def _leads_import(
         )
     for row in live:
         setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
+
+
+def _leads_inserted(new: list[dict[str, Any]], seen: bool) -> dict[str, int]:
+    """Insert the new leads; their ids by import key. A lead of this file can exist only when
+    the file was imported before (or this job resumed): otherwise, on SQLite, the insert
+    skips the conflict clause and ``RETURNING`` (``insert_rows_numbered``), and falls back to
+    them if a lead of the same file arrived meanwhile after all (a second job of the file)."""
+    if not seen and connection.vendor == "sqlite":
+        try:
+            with transaction.atomic():
+                ids = insert_rows_numbered(Lead, new, columns=_LEAD_INSERT)
+            return {data["import_key"]: pk for data, pk in zip(new, ids, strict=True)}
+        except IntegrityError:
+            pass
+    return {
+        import_key: pk
+        for pk, import_key in insert_rows(
+            Lead,
+            new,
+            columns=_LEAD_INSERT,
+            skip_conflicts_on="import_key",
+            returning=("id", "import_key"),
+        )
+    }
 
 
 def wait_for(job_id: int, *, timeout: float = 60.0) -> ImportJob:
