@@ -1268,14 +1268,13 @@ def _contacts_import(
         }
         row.outcome = "created" if not leads else "matched"
     entries = list(new.values())
-    inserted = insert_rows(
+    created = _inserted(
         Contact,
         sorted(entries, key=lambda e: e["email_normalized"] or ""),
         columns=_CONTACT_INSERT,
         skip_conflicts_on="*",
-        returning=("id", "import_key"),
+        seen=seen,
     )
-    created = {import_key: pk for pk, import_key in inserted}
     raced = [e for e in entries if e["import_key"] not in created]
     if raced:
         # Someone created these people since the lookup (a concurrent import or form): link.
@@ -1431,7 +1430,7 @@ def _leads_import(
             }
         )
         new_rows.append(row)
-    inserted = _leads_inserted(new, seen)
+    inserted = _inserted(Lead, new, columns=_LEAD_INSERT, skip_conflicts_on="import_key", seen=seen)
     for row, data in zip(new_rows, new, strict=True):
         pk = inserted.get(data["import_key"])
         row.outcome = "created" if pk else "unchanged"  # unchanged: an earlier run's lead
@@ -1454,25 +1453,34 @@ def _leads_import(
         setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
 
 
-def _leads_inserted(new: list[dict[str, Any]], seen: bool) -> dict[str, int]:
-    """Insert the new leads; their ids by import key. A lead of this file can exist only when
-    the file was imported before (or this job resumed): otherwise, on SQLite, the insert
-    skips the conflict clause and ``RETURNING`` (``insert_rows_numbered``), and falls back to
-    them if a lead of the same file arrived meanwhile after all (a second job of the file)."""
+def _inserted(
+    model: type[Contact] | type[Lead],
+    rows: list[dict[str, Any]],
+    *,
+    columns: Sequence[str],
+    skip_conflicts_on: str,
+    seen: bool,
+) -> dict[str, int]:
+    """Insert new contacts or leads; their ids by import key, without the rows a unique rule
+    skipped. On SQLite a batch holds the write lock from its first lookup (``BEGIN
+    IMMEDIATE``), and a file imported for the first time has no rows of its own yet: the
+    insert then skips the conflict clause and ``RETURNING`` (``insert_rows_numbered``), and
+    falls back to them in the rare batch where a row does conflict (two rows of one new
+    person under another strategy, a second job of the same file)."""
     if not seen and connection.vendor == "sqlite":
         try:
             with transaction.atomic():
-                ids = insert_rows_numbered(Lead, new, columns=_LEAD_INSERT)
-            return {data["import_key"]: pk for data, pk in zip(new, ids, strict=True)}
+                ids = insert_rows_numbered(model, rows, columns=columns)
+            return {data["import_key"]: pk for data, pk in zip(rows, ids, strict=True)}
         except IntegrityError:
             pass
     return {
         import_key: pk
         for pk, import_key in insert_rows(
-            Lead,
-            new,
-            columns=_LEAD_INSERT,
-            skip_conflicts_on="import_key",
+            model,
+            rows,
+            columns=columns,
+            skip_conflicts_on=skip_conflicts_on,
             returning=("id", "import_key"),
         )
     }

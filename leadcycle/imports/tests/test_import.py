@@ -390,10 +390,37 @@ def test_new_leads_get_their_own_ids_with_or_without_conflicts():
     contact = ContactFactory()
     Lead.objects.create(topic="Earlier", parent_contact=contact, import_key="f:3")
     rows = [_lead_row(contact, f"f:{n}") for n in range(1, 6)]
-    fresh = services._leads_inserted(rows[3:], seen=False)
+    fresh = services._inserted(
+        Lead, rows[3:], columns=services._LEAD_INSERT, skip_conflicts_on="import_key", seen=False
+    )
     assert {Lead.objects.get(pk=pk).import_key: pk for pk in fresh.values()} == fresh
     assert set(fresh) == {"f:4", "f:5"}
-    clash = services._leads_inserted(rows[:3], seen=False)  # "f:3" is taken: the fallback
+    clash = services._inserted(
+        Lead, rows[:3], columns=services._LEAD_INSERT, skip_conflicts_on="import_key", seen=False
+    )  # "f:3" is taken: the fallback
     assert set(clash) == {"f:1", "f:2"}
     assert {Lead.objects.get(pk=pk).topic for pk in clash.values()} == {"Topic f:1", "Topic f:2"}
     assert Lead.objects.filter(import_key__startswith="f:").count() == 5
+
+
+def test_two_new_names_sharing_one_new_email_make_one_contact():
+    """Matched by name, two rows are two new people, but one email can belong to one contact
+    only: the first row creates it (the insert falls back to skipping the clash) and the
+    second row's lead links to that contact."""
+    by_name = MatchingStrategy.objects.create(
+        name="By name", target="contact", fields=["contact.first_name", "contact.last_name"]
+    )
+    text = (
+        "Email,First Name,Last Name,Topic\n"
+        "shared@desk.example,Ada,Lovelace,Demo\n"
+        "SHARED@desk.example,Charles,Babbage,Trial\n"
+        "alan@turing.example,Alan,Turing,Demo\n"
+    )
+    job = run(text, contact_strategy=by_name.pk)
+    assert (job.created, job.rejected, job.contacts_created) == (3, 0, 2)
+    shared = Contact.objects.get(email_normalized="shared@desk.example")
+    assert shared.first_name == "Ada"
+    assert set(Lead.objects.filter(parent_contact=shared).values_list("topic", flat=True)) == {
+        "Demo", "Trial",
+    }  # fmt: skip
+    assert Lead.objects.get(topic="Demo", parent_contact__email="alan@turing.example")
