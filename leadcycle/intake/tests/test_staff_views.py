@@ -493,6 +493,8 @@ def test_possible_duplicates_are_linked_from_the_submission(ui_client, make_form
     row = re.findall(r'<tr id="submission-\d+">(.*?)</tr>', html, re.S)[0]
     assert f'href="/contacts/{first.pk}/"' in row  # the oldest is used
     assert f'<a href="/contacts/{second.pk}/">contact #{second.pk}</a>' in row
+    # and one click compares the two, ready to merge
+    assert f'href="/duplicates/contacts/{first.pk}/merge/{second.pk}/"' in row
 
 
 def test_administrator_creates_a_strategy_with_ordered_fields(ui_client):
