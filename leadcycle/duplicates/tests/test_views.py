@@ -193,3 +193,26 @@ def test_the_merge_page_shows_values_as_people_read_them(ui_client):
     page = ui_client("marketer").get(f"/duplicates/merges/{merge.pk}/").content.decode()
     assert "Decision maker" in page
     assert f"Analytical Engines (#{account.pk})" in page
+
+
+def test_an_administrator_merges_two_accounts_found_by_domain(ui_client):
+    old = AccountFactory(name="Contoso", web_domain="", industry="Retail")
+    new = AccountFactory(name="Contoso Ltd", web_domain="contoso.com", industry="Software")
+    person = ContactFactory(account=new)
+    admin = ui_client("administrator")
+    found = admin.get(f"/duplicates/accounts/{old.pk}/merge/?other=https://www.Contoso.com/")
+    assert found["Location"] == f"/duplicates/accounts/{old.pk}/merge/{new.pk}/"
+    page = admin.get(found["Location"]).content.decode()
+    assert 'name="keep_industry"' in page and "1 contacts" in page
+    admin.post(found["Location"], {"keep_industry": "merged"})
+    old.refresh_from_db()
+    assert (old.web_domain, old.industry) == ("contoso.com", "Software")
+    assert Contact.objects.get(pk=person.pk).account_id == old.pk
+    # A marketer sees the comparison of accounts but may not merge them.
+    marketer = ui_client("marketer")
+    other = AccountFactory(name="Contoso")
+    assert (
+        "Merging needs the right to delete accounts"
+        in marketer.get(f"/duplicates/accounts/{old.pk}/merge/{other.pk}/").content.decode()
+    )
+    assert marketer.post(f"/duplicates/accounts/{old.pk}/merge/{other.pk}/").status_code == 403
