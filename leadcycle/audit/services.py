@@ -16,7 +16,7 @@ from leadcycle.audit.models import AuditEntry
 Actor = User | AnonymousUser | None
 
 
-def _jsonable(value: Any, field: models.Field | None = None) -> Any:
+def json_value(value: Any, field: models.Field | None = None) -> Any:
     """A JSON value that compares equal exactly when the stored values are equal: the same
     instant in another offset, or 100 vs 100.00 in a decimal column, is not a change."""
     if isinstance(value, models.Model):
@@ -45,7 +45,7 @@ def record_snapshot(instance: models.Model, fields: Iterable[str] | None = None)
             continue
         if field.primary_key or field.name in {"created_at", "updated_at"}:
             continue
-        values[field.name] = _jsonable(getattr(instance, field.attname), field)
+        values[field.name] = json_value(getattr(instance, field.attname), field)
     return values
 
 
@@ -166,7 +166,7 @@ def audit_delete_with_cascade(
                         record_type=label,
                         record_id=obj.pk,
                         record_repr=str(obj)[:200],
-                        changes={field.name: [_jsonable(getattr(obj, field.attname)), value]},
+                        changes={field.name: [json_value(getattr(obj, field.attname)), value]},
                     )
                 )
     own = {k: [v, None] for k, v in record_snapshot(instance).items()}

@@ -7,8 +7,6 @@ sales contact), and withdrawn consent wins over granted, granted over unknown (p
 A person may override any field by choosing ``survivor`` or ``merged``.
 """
 
-import datetime
-import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from leadcycle.audit.services import json_value
 from leadcycle.duplicates.models import Entity
 
 SURVIVOR, MERGED = "survivor", "merged"
@@ -69,20 +68,10 @@ class FieldChoice:
         return self.survivor != self.merged
 
 
-def jsonable(value: Any) -> Any:
-    """A field value as the merge stores it (and as the comparison shows it)."""
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
-
-
-def _value(record: models.Model, name: str) -> Any:
+def field_value(record: models.Model, name: str) -> Any:
+    """A field's value as the merge stores and compares it (the audit trail's JSON form)."""
     field = record._meta.get_field(name)
-    return jsonable(getattr(record, field.attname))  # type: ignore[union-attr]
+    return json_value(getattr(record, field.attname), field)  # type: ignore[union-attr,arg-type]
 
 
 def _empty(entity: str, name: str, value: Any) -> bool:
@@ -119,7 +108,7 @@ def field_choices(
     keep = keep_checked(entity, keep)
     choices = []
     for name in MERGEABLE[entity]:
-        mine, theirs = _value(survivor, name), _value(merged, name)
+        mine, theirs = field_value(survivor, name), field_value(merged, name)
         label = str(survivor._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
         if name in keep:
             choice, rule = keep[name], "chosen"

@@ -15,7 +15,7 @@ from django.db.models import Aggregate, Count, Max, Q, TextField
 from django.db.models.functions import Trim, Upper
 
 from leadcycle.duplicates import rules
-from leadcycle.duplicates.models import Entity, Merge, MergeMove, NotDuplicate
+from leadcycle.duplicates.models import Entity, Merge, NotDuplicate
 from leadcycle.duplicates.references import model_for, references
 from leadcycle.events.models import Registration
 
@@ -147,18 +147,18 @@ def duplicates_of(*, entity: str, record: models.Model) -> list[DuplicateGroup]:
     return groups
 
 
-def _shown(record: models.Model, name: str) -> str:
-    """A field's value as a person reads it: choice labels, yes/no, related names."""
-    field = record._meta.get_field(name)
-    value = getattr(record, name)
+def readable(model: type[models.Model], name: str, value: Any) -> str:
+    """A stored field value (as ``rules.field_value`` gives it) as a person reads it: choice
+    labels, yes/no, the linked record's name and id."""
+    if value is None or value == "":
+        return "—"
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if value in (None, ""):
-        return "—"
-    display = getattr(record, f"get_{name}_display", None)
-    if getattr(field, "choices", None) and display is not None:
-        return str(display())
-    return str(value)
+    field = model._meta.get_field(name)
+    if field.is_relation:
+        linked = field.related_model._default_manager.filter(pk=value).first()  # type: ignore[union-attr]
+        return f"{linked} (#{value})" if linked is not None else f"#{value}"
+    return str(dict(getattr(field, "choices", None) or ()).get(value, value))
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,11 @@ class MergePreview:
     @property
     def shown(self) -> list[ComparedField]:
         return [
-            ComparedField(f, _shown(self.survivor, f.name), _shown(self.merged, f.name))
+            ComparedField(
+                f,
+                readable(type(self.survivor), f.name, f.survivor),
+                readable(type(self.merged), f.name, f.merged),
+            )
             for f in self.fields
         ]
 
@@ -280,16 +284,6 @@ def merges(
     if record_id is not None:
         query = query.filter(Q(survivor_id=record_id) | Q(merged_id=record_id))
     return query[:limit]
-
-
-def merge_moves(*, merge: Merge) -> dict[str, int]:
-    """How many rows the merge recorded per reference (``Merge.moved`` as stored rows)."""
-    return dict(
-        MergeMove.objects.filter(merge=merge)
-        .values("ref")
-        .annotate(n=Count("pk"))
-        .values_list("ref", "n")
-    )
 
 
 def reference_labels(entity: str) -> dict[str, str]:

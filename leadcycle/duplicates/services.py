@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadcycle.audit.models import AuditEntry
-from leadcycle.audit.services import Actor, audit_record, record_snapshot
+from leadcycle.audit.services import Actor, audit_record, json_value, record_snapshot
 from leadcycle.changes import records_changed
 from leadcycle.crm import services as crm
 from leadcycle.crm.models import Account, Contact, Lead
@@ -96,7 +96,7 @@ def _row_ids(ref: Reference, record_id: int) -> list[int]:
 def _full_snapshot(record: models.Model) -> dict[str, Any]:
     """Every column of ``record`` by attribute name, as JSON values (timestamps included)."""
     return {
-        f.attname: rules.jsonable(getattr(record, f.attname))
+        f.attname: json_value(getattr(record, f.attname), f)
         for f in record._meta.concrete_fields
         if not f.primary_key
     }
@@ -151,9 +151,7 @@ def record_merge(
         merged_id=merged_id,
         merged_repr=_repr(merged),
         merged_snapshot=_full_snapshot(merged),
-        survivor_before={
-            n: rules.jsonable(getattr(survivor, _attname(survivor, n))) for n in changes
-        },
+        survivor_before={n: rules.field_value(survivor, n) for n in changes},
         survivor_after=changes,
         by=crm_actor(by),
     )
@@ -252,7 +250,7 @@ def _memberships_merged(survivor_id: int, merged_id: int) -> list[list[Any]]:
             if s not in mine
         ]
     )
-    return [[s, rules.jsonable(theirs[s])] for s in sorted(mine)]
+    return [[s, json_value(theirs[s])] for s in sorted(mine)]
 
 
 def _memberships_restored(merge: Merge) -> None:
@@ -338,7 +336,7 @@ def merge_undo(*, merge_id: int, by: Actor) -> Merge:
     restore = {
         _attname(survivor, name): merge.survivor_before.get(name)
         for name, after in merge.survivor_after.items()
-        if rules.jsonable(getattr(survivor, _attname(survivor, name))) == after
+        if rules.field_value(survivor, name) == after
     }
     import_key = restore.pop("import_key", ...)
     if restore:

@@ -217,27 +217,14 @@ def merge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "changes": [
                 (
                     name,
-                    _readable(model, name, merge.survivor_before.get(name)),
-                    _readable(model, name, value),
+                    selectors.readable(model, name, merge.survivor_before.get(name)),
+                    selectors.readable(model, name, value),
                 )
                 for name, value in merge.survivor_after.items()
             ],
             "can_merge": can_merge(request.user, merge.entity),
         },
     )
-
-
-def _readable(model: Any, name: str, value: Any) -> str:
-    """A stored value as a person reads it: choice labels, yes/no, the linked record's name."""
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    field = model._meta.get_field(name)
-    if field.is_relation:
-        linked = field.related_model._default_manager.filter(pk=value).first()
-        return f"{linked} (#{value})" if linked is not None else f"#{value}"
-    return str(dict(field.choices or ()).get(value, value))
 
 
 @require_POST
