@@ -111,7 +111,7 @@ def rows_of(path: Path, file_format: str, encoding: str, delimiter: str) -> Iter
     with path.open(encoding=encoding or "utf-8", newline="") as text:
         try:
             for row in csv.reader(text, delimiter=delimiter or ","):
-                if any(cell.strip() for cell in row):
+                if any(map(str.strip, row)):
                     yield row
         except csv.Error as exc:
             raise _error(f"The CSV cannot be read: {exc}.") from None

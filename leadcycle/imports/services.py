@@ -523,18 +523,6 @@ class CleanRow:
     email: str | None = None  # normalised
     account_key: tuple[str, str] = ("", "")  # web domain, upper-case name
 
-    def __post_init__(self) -> None:
-        values = self.values
-        typed = values.get("contact.email")
-        self.email = normalize_email(typed) if typed else None
-        domain = values.get("account.web_domain")
-        name = values.get("account.name")
-        if domain or name:
-            self.account_key = (
-                _domain(domain) if domain else "",
-                name.upper() if name else "",
-            )
-
 
 @dataclass
 class Batch:
@@ -573,13 +561,28 @@ class Cleaner:
     def clean(self, rows: Iterable[tuple[int, list[str]]]) -> Batch:
         batch = Batch()
         values_of = self._values
+        append = batch.rows.append
+        no_company = ("", "")
         for number, cells in rows:
             try:
                 values = values_of(cells)
             except RowError as exc:
                 batch.errors.append((number, exc.column, exc.reason, cells))
                 continue
-            batch.rows.append(CleanRow(number, cells, values))
+            typed = values.get("contact.email")
+            domain = values.get("account.web_domain")
+            name = values.get("account.name")
+            append(
+                CleanRow(
+                    number,
+                    cells,
+                    values,
+                    email=normalize_email(typed) if typed else None,
+                    account_key=(_domain(domain) if domain else "", name.upper() if name else "")
+                    if domain or name
+                    else no_company,
+                )
+            )
         return batch
 
     def _values(self, cells: list[str]) -> dict[str, Any]:
@@ -591,7 +594,11 @@ class Cleaner:
             text = cells[index].strip()
             if not text:
                 continue
-            if "  " in text or "\t" in text or "\n" in text or "\r" in text:
+            # Inner runs of spaces, tabs and line breaks become one space (a printable text
+            # without two spaces in a row has none: one test for the common case).
+            if ("  " in text or not text.isprintable()) and (
+                "  " in text or "\t" in text or "\n" in text or "\r" in text
+            ):
                 text = " ".join(text.split())
             if convert is None:
                 if len(text) > limit:
@@ -710,36 +717,11 @@ def _run_batches(
     progress: Progress | None,
 ) -> ImportJob:
     for offset, rows in _batches(job, start):
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Compiling these short statements costs more than running them.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL jit = off")
-            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-            if not dry_run and (
-                locked.rows_done != offset or locked.status != ImportJob.Status.RUNNING
-            ):
-                # Cancelled, or another runner moved on: stop here.
-                _finish_if_cancelling(locked)
-                return ImportJob.objects.get(pk=job.pk)
-            batch = cleaner.clean(rows)
-            counts = _batch_import(locked, batch, dry_run=dry_run, seen=seen)
-            if dry_run:
-                transaction.set_rollback(True)
-            else:
-                ImportJob.objects.filter(pk=job.pk).update(
-                    rows_done=F("rows_done") + len(rows),
-                    **{name: F(name) + value for name, value in counts.as_dict().items()},
-                )
-        totals.add(counts)
-        collect_young()
-        if dry_run:
-            first_errors += [
-                {"row": n, "column": c, "reason": r}
-                for n, c, r, _ in batch.errors[: FIRST_ERRORS - len(first_errors)]
-            ]
-        if progress:
-            progress(offset + len(rows), job.rows_total)
+        if not _batch_run(
+            job, offset, rows, cleaner, seen, dry_run, totals, first_errors, progress
+        ):
+            return ImportJob.objects.get(pk=job.pk)
+        collect_young()  # once the batch's frame is gone, so that its cycles are garbage
     if dry_run:
         job.dry_run = {**totals.as_dict(), "errors": first_errors, "at": timezone.now().isoformat()}
         ImportJob.objects.filter(pk=job.pk).update(dry_run=job.dry_run)
@@ -762,6 +744,50 @@ def _run_batches(
                 },
             )
     return ImportJob.objects.get(pk=job.pk)
+
+
+def _batch_run(
+    job: ImportJob,
+    offset: int,
+    rows: list[tuple[int, list[str]]],
+    cleaner: Cleaner,
+    seen: bool,
+    dry_run: bool,
+    totals: Counts,
+    first_errors: list[dict[str, Any]],
+    progress: Progress | None,
+) -> bool:
+    """One batch in one transaction; whether the run goes on (not when the job was cancelled
+    or another runner moved on)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Compiling these short statements costs more than running them.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if not dry_run and (
+            locked.rows_done != offset or locked.status != ImportJob.Status.RUNNING
+        ):
+            _finish_if_cancelling(locked)
+            return False
+        batch = cleaner.clean(rows)
+        counts = _batch_import(locked, batch, dry_run=dry_run, seen=seen)
+        if dry_run:
+            transaction.set_rollback(True)
+        else:
+            ImportJob.objects.filter(pk=job.pk).update(
+                rows_done=F("rows_done") + len(rows),
+                **{name: F(name) + value for name, value in counts.as_dict().items()},
+            )
+    totals.add(counts)
+    if dry_run:
+        first_errors += [
+            {"row": n, "column": c, "reason": r}
+            for n, c, r, _ in batch.errors[: FIRST_ERRORS - len(first_errors)]
+        ]
+    if progress:
+        progress(offset + len(rows), job.rows_total)
+    return True
 
 
 def file_seen(job: ImportJob) -> bool:
@@ -1084,16 +1110,6 @@ _CONTACT_FIELDS = (
     "consent",
     "marketing_only",
 )
-_CONTACT_INSERT = (
-    *_CONTACT_FIELDS,
-    "email_normalized",
-    "account_id",
-    "origin_channel",
-    "import_key",
-    "owner_id",
-    "created_at",
-    "updated_at",
-)
 _CONTACT_DB_FILTER: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "contact.email": ("email_normalized", lambda v: normalize_email(str(v))),
     "contact.first_name": ("first_lower", lambda v: str(v).lower()),
@@ -1206,15 +1222,17 @@ def _contacts_import(
     on_match = job.on_match
     # Only a file imported before (or a resumed job) can have created these rows' contacts.
     by_key, by_email, by_import = _contacts_found(strategy, rows, import_keys if seen else [])
-    new: dict[str, dict[str, Any]] = {}  # by strategy key, email or import key
+    leads = job.entity == Entity.LEADS
+    # A new contact's values, in ``mapped`` order: the row's, else the field's default.
+    fill = [(path, _contact_default(name, leads)) for name, path in mapped]
+    # New people by strategy key, email or import key: their values and the rows naming them.
+    new: dict[str, tuple[tuple[Any, ...], list[CleanRow]]] = {}
     updates: dict[int, dict[str, Any]] = {}
     current: dict[int, dict[str, Any]] = {}
-    leads = job.entity == Entity.LEADS
     for row, import_key in zip(rows, import_keys, strict=True):
         values = row.values
-        data = {name: values[path] for name, path in mapped if path in values}
         email = row.email
-        key = _strategy_key(strategy, row.values) if strategy and by_key_needed else None
+        key = _strategy_key(strategy, values) if strategy and by_key_needed else None
         existing = by_import.get(import_key) or (by_key.get(key) if key else None)
         if existing is None and email:
             # Emails are unique: whatever the strategy, the email's owner is the person.
@@ -1223,6 +1241,7 @@ def _contacts_import(
             row.contact_id = existing["id"]
             current[existing["id"]] = existing
             pending = updates.get(existing["id"])
+            data = {name: values[path] for name, path in mapped if path in values}
             changed = _changes({**existing, **pending} if pending else existing, data, on_match)
             if changed.get("email"):
                 if normalize_email(changed["email"]) == existing["email_normalized"]:
@@ -1249,51 +1268,59 @@ def _contacts_import(
             continue
         identity = key or email or import_key
         if identity in new:
-            new[identity]["_rows"].append(row)
+            new[identity][1].append(row)
             row.outcome = "unchanged" if not leads else "matched"
             continue
-        new[identity] = {
-            **_CONTACT_DEFAULTS,
-            "marketing_only": leads,  # created for a lead: not yet a sales contact
-            **data,
-            "email": data.get("email", ""),
-            "email_normalized": email,
-            "account_id": row.account_id,
+        new[identity] = (
+            (
+                *[values.get(path, default) for path, default in fill],
+                email,
+                row.account_id,
+                import_key,
+            ),
+            [row],
+        )
+        row.outcome = "created" if not leads else "matched"
+    entries = list(new.values())
+    columns = (*(name for name, _ in mapped), "email_normalized", "account_id", "import_key")
+    email_at, key_at = len(mapped), len(mapped) + 2
+    created = _inserted(
+        Contact,
+        sorted((own for own, _ in entries), key=lambda own: own[email_at] or ""),
+        columns=columns,
+        constants={
+            **{
+                name: _contact_default(name, leads)
+                for name in _CONTACT_FIELDS
+                if f"contact.{name}" not in job.mapping
+            },
             "origin_channel": Channel.IMPORT,
-            "import_key": import_key,
             "owner_id": owner_id,
             "created_at": now,
             "updated_at": now,
-            "_rows": [row],
-        }
-        row.outcome = "created" if not leads else "matched"
-    entries = list(new.values())
-    created = _inserted(
-        Contact,
-        sorted(entries, key=lambda e: e["email_normalized"] or ""),
-        columns=_CONTACT_INSERT,
+        },
         skip_conflicts_on="*",
         seen=seen,
     )
-    raced = [e for e in entries if e["import_key"] not in created]
+    raced = [(own, named) for own, named in entries if own[key_at] not in created]
     if raced:
         # Someone created these people since the lookup (a concurrent import or form): link.
-        emails = [e["email_normalized"] for e in raced if e["email_normalized"]]
+        emails = [own[email_at] for own, _ in raced if own[email_at]]
         theirs = dict(
             Contact.objects.filter(email_normalized__in=emails).values_list(
                 "email_normalized", "id"
             )
         )
-        for entry in raced:
-            pk = theirs.get(entry["email_normalized"])
-            for row in entry["_rows"]:
+        for own, named in raced:
+            pk = theirs.get(own[email_at])
+            for row in named:
                 row.contact_id = pk
                 if row.outcome == "created":
                     row.outcome = "unchanged"
-    for entry in entries:
-        pk = created.get(entry["import_key"])
+    for own, named in entries:
+        pk = created.get(own[key_at])
         if pk is not None:
-            for row in entry["_rows"]:
+            for row in named:
                 row.contact_id = pk
     counts.contacts_created += len(created)
     if updates:
@@ -1307,6 +1334,16 @@ def _contacts_import(
 _CONTACT_DEFAULTS = {
     f.name: f.get_default() for f in Contact._meta.concrete_fields if f.name in _CONTACT_FIELDS
 }
+
+
+def _contact_default(name: str, leads: bool) -> Any:
+    """A new contact's value for a field its row leaves empty. Contacts created for leads are
+    marketing-only: not yet sales contacts."""
+    if name == "marketing_only":
+        return leads
+    if name == "email":
+        return ""
+    return _CONTACT_DEFAULTS[name]
 
 
 def _contact_updates(
@@ -1324,21 +1361,14 @@ def _contact_updates(
 
 # Leads -----------------------------------------------------------------------------------
 
-_LEAD_INSERT = (
+# A new lead's own values; what every lead of a job shares is passed once (``constants``).
+_LEAD_COLUMNS = (
     "topic",
     "campaign",
     "description",
-    "source_channel",
-    "origin_ref",
     "parent_contact_id",
     "parent_account_id",
-    "status",
-    "sales_ready",
-    "telemarketing_ready",
     "import_key",
-    "owner_id",
-    "created_at",
-    "updated_at",
 )
 
 
@@ -1385,25 +1415,28 @@ def _leads_import(
             key = _strategy_key(strategy, values)
             if key is not None:
                 found.setdefault(f"{lead['parent_contact_id']}|{key}", dict(lead))
-    new: list[dict[str, Any]] = []
+    new: list[tuple[Any, ...]] = []  # in _LEAD_COLUMNS order
     new_rows: list[CleanRow] = []
     updates: dict[int, dict[str, Any]] = {}
     current: dict[int, dict[str, Any]] = {}
     for row in live:
-        data = {
-            "topic": row.values["lead.topic"],
-            "campaign": row.values.get("lead.campaign", ""),
-            "description": row.values.get("lead.description", ""),
-        }
+        values = row.values
         if strategy is not None:
-            values = {
-                **row.values,
-                "lead.origin_ref": job.origin_ref,
-                "lead.source_channel": Channel.IMPORT,
-            }
-            key = _strategy_key(strategy, values)
+            key = _strategy_key(
+                strategy,
+                {
+                    **values,
+                    "lead.origin_ref": job.origin_ref,
+                    "lead.source_channel": Channel.IMPORT,
+                },
+            )
             existing = found.get(f"{row.contact_id}|{key}") if key and row.contact_id else None
             if existing is not None:
+                data = {
+                    "topic": values["lead.topic"],
+                    "campaign": values.get("lead.campaign", ""),
+                    "description": values.get("lead.description", ""),
+                }
                 current[existing["id"]] = existing
                 changed = _changes(
                     {**existing, **updates.get(existing["id"], {})}, data, job.on_match
@@ -1414,25 +1447,36 @@ def _leads_import(
                 row.outcome_id = existing["id"]
                 continue
         new.append(
-            {
-                **data,
-                "source_channel": Channel.IMPORT,
-                "origin_ref": job.origin_ref,
-                "parent_contact_id": row.contact_id,
-                "parent_account_id": row.account_id,
-                "status": Lead.Status.OPEN,
-                "sales_ready": False,
-                "telemarketing_ready": False,
-                "import_key": f"{key_prefix}:{row.number}",
-                "owner_id": owner_id,
-                "created_at": now,
-                "updated_at": now,
-            }
+            (
+                values["lead.topic"],
+                values.get("lead.campaign", ""),
+                values.get("lead.description", ""),
+                row.contact_id,
+                row.account_id,
+                f"{key_prefix}:{row.number}",
+            )
         )
         new_rows.append(row)
-    inserted = _inserted(Lead, new, columns=_LEAD_INSERT, skip_conflicts_on="import_key", seen=seen)
-    for row, data in zip(new_rows, new, strict=True):
-        pk = inserted.get(data["import_key"])
+    inserted = _inserted(
+        Lead,
+        new,
+        columns=_LEAD_COLUMNS,
+        constants={
+            "source_channel": Channel.IMPORT,
+            "origin_ref": job.origin_ref,
+            "status": Lead.Status.OPEN,
+            "sales_ready": False,
+            "telemarketing_ready": False,
+            "owner_id": owner_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+        skip_conflicts_on="import_key",
+        seen=seen,
+    )
+    key_at = _LEAD_COLUMNS.index("import_key")
+    for row, own in zip(new_rows, new, strict=True):
+        pk = inserted.get(own[key_at])
         row.outcome = "created" if pk else "unchanged"  # unchanged: an earlier run's lead
         row.outcome_id = pk
     if updates:
@@ -1455,31 +1499,34 @@ def _leads_import(
 
 def _inserted(
     model: type[Contact] | type[Lead],
-    rows: list[dict[str, Any]],
+    rows: list[tuple[Any, ...]],
     *,
     columns: Sequence[str],
+    constants: Mapping[str, Any],
     skip_conflicts_on: str,
     seen: bool,
 ) -> dict[str, int]:
-    """Insert new contacts or leads; their ids by import key, without the rows a unique rule
+    """Insert new contacts or leads (tuples of ``columns``, one of them ``import_key``, each
+    also taking the ``constants``); their ids by import key, without the rows a unique rule
     skipped. On SQLite a batch holds the write lock from its first lookup (``BEGIN
     IMMEDIATE``), and a file imported for the first time has no rows of its own yet: the
     insert then skips the conflict clause and ``RETURNING`` (``insert_rows_numbered``), and
     falls back to them in the rare batch where a row does conflict (two rows of one new
     person under another strategy, a second job of the same file)."""
+    key_at = list(columns).index("import_key")
     if not seen and connection.vendor == "sqlite":
         try:
             with transaction.atomic():
-                ids = insert_rows_numbered(model, rows, columns=columns)
-            return {data["import_key"]: pk for data, pk in zip(rows, ids, strict=True)}
+                ids = insert_rows_numbered(model, rows, columns=columns, constants=constants)
+            return {values[key_at]: pk for values, pk in zip(rows, ids, strict=True)}
         except IntegrityError:
             pass
     return {
         import_key: pk
         for pk, import_key in insert_rows(
             model,
-            rows,
-            columns=columns,
+            [{**dict(zip(columns, values, strict=True)), **constants} for values in rows],
+            columns=(*columns, *constants),
             skip_conflicts_on=skip_conflicts_on,
             returning=("id", "import_key"),
         )
