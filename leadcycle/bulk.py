@@ -120,17 +120,8 @@ def insert_rows(
     quote = connection.ops.quote_name
     column_sql = ", ".join(quote(str(f.column)) for f in fields)
     row_sql = "(" + ", ".join([placeholder()] * len(fields)) + ")"
-    conflict_sql = ""
-    if skip_conflicts_on == "*":
-        conflict_sql = " ON CONFLICT DO NOTHING"  # whichever unique constraint a row hits
-    elif skip_conflicts_on:
-        names = [skip_conflicts_on] if isinstance(skip_conflicts_on, str) else skip_conflicts_on
-        target_columns = ", ".join(quote(str(_concrete_field(model, n).column)) for n in names)
-        conflict_sql = f" ON CONFLICT ({target_columns}) DO NOTHING"
-    returning_sql = ""
-    if returning:
-        returning_columns = [quote(str(_concrete_field(model, r).column)) for r in returning]
-        returning_sql = " RETURNING " + ", ".join(returning_columns)
+    conflict_sql = _conflict_sql(model, skip_conflicts_on)
+    returning_sql = _returning_sql(model, returning)
     target = f"INSERT INTO {quote(opts.db_table)} ({column_sql}) "
     prepare = [_preparer(field) for field in fields]
     inserted: list[tuple[Any, ...]] = []
@@ -162,6 +153,77 @@ def insert_rows(
             if returning:
                 inserted.extend(tuple(r) for r in cursor.fetchall())
     return inserted
+
+
+def insert_tuples(
+    model: type[models.Model],
+    rows: Sequence[Sequence[Any]],
+    *,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+    skip_conflicts_on: str | Sequence[str] | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """``insert_rows`` for rows given as tuples of ``columns``' values, each row also taking
+    the ``constants`` (what every row of a bulk insert shares: timestamps, owner, channel).
+    On PostgreSQL the constants are bound once as plain parameters and only the varying
+    columns travel as arrays (dumping arrays is most of psycopg's work in a bulk insert)."""
+    if not rows:
+        return []
+    constants = constants or {}
+    if connection.vendor != "postgresql":
+        names = [*columns, *constants]
+        shared = tuple(constants.values())
+        return insert_rows(
+            model,
+            [dict(zip(names, (*row, *shared), strict=True)) for row in rows],
+            columns=names,
+            skip_conflicts_on=skip_conflicts_on,
+            returning=returning,
+        )
+    fields = [_concrete_field(model, name) for name in columns]
+    fixed = [_concrete_field(model, name) for name in constants]
+    quote = connection.ops.quote_name
+    column_sql = ", ".join(quote(str(f.column)) for f in [*fields, *fixed])
+    prepare = [_preparer(field) for field in fields]
+    arrays = [
+        list(values) if prep is _same else [prep(v) for v in values]
+        for values, prep in zip(zip(*rows, strict=True), prepare, strict=True)
+    ]
+    bound = [
+        _preparer(field)(value) for field, value in zip(fixed, constants.values(), strict=True)
+    ]
+    casts = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+    scalars = "".join(f", %b::{field.db_type(connection)}" for field in fixed)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({column_sql}) "  # noqa: S608 - names from the model
+        f"SELECT v.*{scalars} FROM unnest({casts}) v"
+        + _conflict_sql(model, skip_conflicts_on)
+        + _returning_sql(model, returning)
+    )
+    with psycopg.Cursor(connection.connection) as raw:  # type: ignore[arg-type]
+        raw.execute(sql, [*bound, *arrays])  # in the order the statement names them
+        return [tuple(r) for r in raw.fetchall()] if returning else []
+
+
+def _conflict_sql(model: type[models.Model], skip_conflicts_on: str | Sequence[str] | None) -> str:
+    if skip_conflicts_on == "*":
+        return " ON CONFLICT DO NOTHING"  # whichever unique constraint a row hits
+    if not skip_conflicts_on:
+        return ""
+    names = [skip_conflicts_on] if isinstance(skip_conflicts_on, str) else skip_conflicts_on
+    quote = connection.ops.quote_name
+    targets = ", ".join(quote(str(_concrete_field(model, n).column)) for n in names)
+    return f" ON CONFLICT ({targets}) DO NOTHING"
+
+
+def _returning_sql(model: type[models.Model], returning: Sequence[str]) -> str:
+    if not returning:
+        return ""
+    quote = connection.ops.quote_name
+    return " RETURNING " + ", ".join(
+        quote(str(_concrete_field(model, r).column)) for r in returning
+    )
 
 
 def insert_rows_numbered(

@@ -38,6 +38,7 @@ from leadcycle.bulk import (
     execute,
     insert_rows,
     insert_rows_numbered,
+    insert_tuples,
     placeholder,
     update_rows,
 )
@@ -913,33 +914,37 @@ def _select(sql: str, params: list[Any], names: Sequence[str]) -> list[dict[str,
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _oldest_accounts(column: str, values: set[str]) -> list[dict[str, Any]]:
+def _oldest_accounts(
+    column: str, values: set[str], fields: Sequence[str] = _ACCOUNT_COLUMNS
+) -> list[dict[str, Any]]:
     """The oldest account for each of ``values`` of ``column`` (an indexed expression), with
-    the fields an update needs: one row per value, however many accounts share it."""
+    its ``fields`` (those an update needs, by default): one row per value, however many
+    accounts share it."""
     if not values:
         return []
     where, params = _any(column, values)
+    names = ["web_domain", *(c for c in fields if c != "web_domain")]  # the key, and the rest
     return _select(
-        f"SELECT a.id, UPPER(a.name), {', '.join(f'a.{c}' for c in _ACCOUNT_COLUMNS)}"  # noqa: S608 - fixed names and placeholders
+        f"SELECT a.id, UPPER(a.name), {', '.join(f'a.{c}' for c in names)}"  # noqa: S608 - fixed names and placeholders
         f" FROM (SELECT MIN(id) AS id FROM crm_account WHERE {where} GROUP BY {column}) oldest"
         " JOIN crm_account a ON a.id = oldest.id",
         params,
-        ("id", "name_upper", *_ACCOUNT_COLUMNS),
+        ("id", "name_upper", *names),
     )
 
 
 def _accounts_found(
-    rows: list[CleanRow],
+    rows: list[CleanRow], fields: Sequence[str] = _ACCOUNT_COLUMNS
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Existing accounts by web domain, and by upper-case name for the rows whose domain
     finds none (the oldest wins either way). Two queries, on the domain and the upper-case
     name indexes; a company name shared by many accounts costs one row, not all of them."""
     domains = {r.account_key[0] for r in rows if r.account_key[0]}
-    by_domain = {a["web_domain"]: a for a in _oldest_accounts("web_domain", domains)}
+    by_domain = {a["web_domain"]: a for a in _oldest_accounts("web_domain", domains, fields)}
     names = {
         name for domain, name in (r.account_key for r in rows) if name and domain not in by_domain
     }
-    by_name = {a["name_upper"]: a for a in _oldest_accounts("UPPER(name)", names)}
+    by_name = {a["name_upper"]: a for a in _oldest_accounts("UPPER(name)", names, fields)}
     return by_domain, by_name
 
 
@@ -981,18 +986,33 @@ class _NewAccounts:
     def entry(
         self, domain: str, name: str, data: Mapping[str, Any], stamp: Mapping[str, Any]
     ) -> tuple[dict[str, Any], bool]:
+        """The company's new account, and whether this row is its first."""
+        found = self.find(domain, name)
+        if found is None:
+            return self.add(domain, name, data, stamp), True
+        return found, False
+
+    def find(self, domain: str, name: str) -> dict[str, Any] | None:
         found = (self._by_domain.get(domain) if domain else None) or (
             self._by_name.get(name) if name else None
         )
-        fresh = found is None
-        if found is None:
-            found = {**data, **stamp, "_rows": []}
-            self.entries.append(found)
+        if found is not None:
+            self._remember(domain, name, found)
+        return found
+
+    def add(
+        self, domain: str, name: str, data: Mapping[str, Any], stamp: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        entry = {**data, **stamp, "_rows": []}
+        self.entries.append(entry)
+        self._remember(domain, name, entry)
+        return entry
+
+    def _remember(self, domain: str, name: str, entry: dict[str, Any]) -> None:
         if domain:
-            self._by_domain.setdefault(domain, found)
+            self._by_domain.setdefault(domain, entry)
         if name:
-            self._by_name.setdefault(name, found)
-        return found, fresh
+            self._by_name.setdefault(name, entry)
 
 
 def _accounts_import(
@@ -1077,7 +1097,7 @@ def _accounts_link(
     name, or (when the job creates what is missing) created."""
     if not any(k.startswith("account.") for r in rows for k in r.values):
         return
-    by_domain, by_name = _accounts_found(rows)
+    by_domain, by_name = _accounts_found(rows, fields=())  # the ids are enough here
     new = _NewAccounts()
     stamp = {"owner_id": owner_id, "created_at": now, "updated_at": now}
     for row in rows:
@@ -1088,7 +1108,9 @@ def _accounts_link(
         if existing is not None:
             row.account_id = existing["id"]
         elif job.create_missing:
-            entry, _ = new.entry(domain, name, _account_values(row.values), stamp)
+            entry = new.find(domain, name) or new.add(
+                domain, name, _account_values(row.values), stamp
+            )
             entry["_rows"].append(row)
     created = insert_rows(
         Account,
@@ -1544,10 +1566,11 @@ def _inserted(
             pass
     return {
         import_key: pk
-        for pk, import_key in insert_rows(
+        for pk, import_key in insert_tuples(
             model,
-            [{**dict(zip(columns, values, strict=True)), **constants} for values in rows],
-            columns=(*columns, *constants),
+            rows,
+            columns=columns,
+            constants=constants,
             skip_conflicts_on=skip_conflicts_on,
             returning=("id", "import_key"),
         )
