@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -1217,16 +1218,23 @@ def _contacts_found(
             *(f"c.{n}" for n in fields),
         ]
     )
-    # One SELECT per way of finding a contact, joined by UNION: each uses its own index (an
-    # OR of them makes SQLite scan the table; an IN over the union makes PostgreSQL do so).
+    # One SELECT per way of finding a contact, joined by UNION ALL: each uses its own index
+    # (an OR of them makes SQLite scan the table; an IN over the union makes PostgreSQL do
+    # so). No UNION and no ORDER BY: to merge or order by id, SQLite walked the whole table in
+    # id order instead of probing the index, once per batch. A contact found two ways is one
+    # contact, and the oldest wins a strategy key: both settled here.
+    parts = [(sql, params) for sql, params in parts if params]
+    if not parts:
+        return {}, {}, {}
     joined = " FROM crm_contact c" + (
         " LEFT JOIN crm_account a ON a.id = c.account_id" if company else ""
     )
-    found = _select(
-        " UNION ".join(f"SELECT {columns}{joined} WHERE {sql}" for sql, _ in parts) + " ORDER BY 1",
+    selected = _select(
+        " UNION ALL ".join(f"SELECT {columns}{joined} WHERE {sql}" for sql, _ in parts),
         [p for _, params in parts for p in params],
         names,
     )
+    found = sorted({c["id"]: c for c in selected}.values(), key=itemgetter("id"))
     by_key: dict[str, dict[str, Any]] = {}
     by_email: dict[str, dict[str, Any]] = {}
     by_import: dict[str, dict[str, Any]] = {}
