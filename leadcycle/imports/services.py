@@ -549,7 +549,9 @@ class Cleaner:
             for index, path in enumerate(job.mapping)
             if path
         ]
-        self.entity = job.entity
+        self.width = max((index + 1 for index, *_ in self.columns), default=0)
+        self.accounts = job.entity == Entity.ACCOUNTS
+        self.leads = job.entity == Entity.LEADS
         self.default_topic = job.default_topic
         self.default_campaign = job.default_campaign
         # The fields that say who (or which company) a row is about.
@@ -594,10 +596,9 @@ class Cleaner:
 
     def _values(self, cells: list[str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        width = len(cells)
+        if len(cells) < self.width:
+            cells = [*cells, *[""] * (self.width - len(cells))]  # a short row: empty cells
         for index, header, path, convert, limit in self.columns:
-            if index >= width:
-                continue
             text = cells[index].strip()
             if not text:
                 continue
@@ -618,11 +619,11 @@ class Cleaner:
                 raise RowError(header, str(exc)) from None
             if value is not None and value != "":
                 values[path] = value
-        if self.entity == Entity.ACCOUNTS:
+        if self.accounts:
             if not values.get("account.name"):
                 raise RowError(self._header("account.name"), "The company name is empty.")
             return values
-        if self.entity == Entity.LEADS:
+        if self.leads:
             if "lead.topic" not in values:
                 if not self.default_topic:
                     raise RowError(self._header("lead.topic"), "The lead topic is empty.")
