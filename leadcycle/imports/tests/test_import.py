@@ -235,6 +235,36 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size():
     assert _queries_for(20, "a") == _queries_for(400, "b")
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_the_contact_lookup_probes_the_email_index_instead_of_reading_every_contact():
+    """The lookup ran once per batch as a full walk of the contacts table (a UNION ordered by
+    id), which at a million contacts cost more than the batch's inserts."""
+    for i in range(300):
+        ContactFactory(email=f"known{i}@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    job = services.import_create(
+        by=None,
+        entity="leads",
+        upload=csv_file(_leads_file(40, "known")),
+        file_name="plan.csv",
+    )
+    services.import_start(job=job, by=None, enqueue=False)
+    with CaptureQueriesContext(connection) as captured:
+        services.import_run(job_id=job.pk)
+    lookups = [
+        q["sql"]
+        for q in captured
+        if q["sql"].startswith("SELECT c.id") and "email_normalized IN" in q["sql"]
+    ]
+    assert lookups
+    with connection.cursor() as cursor:
+        for sql in lookups:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = [row[-1] for row in cursor.fetchall()]
+            assert not any(step.startswith("SCAN c") for step in plan), plan
+
+
 def test_an_import_that_fails_mid_file_resumes_to_the_same_end(monkeypatch):
     # Given a file of 10 batches whose 4th batch fails (say, the database went away)
     text = _leads_file(100)
