@@ -725,11 +725,36 @@ def _run_batches(
     progress: Progress | None,
 ) -> ImportJob:
     for offset, rows in _batches(job, start):
-        if not _batch_run(
-            job, offset, rows, cleaner, seen, dry_run, totals, first_errors, progress
-        ):
-            return ImportJob.objects.get(pk=job.pk)
-        collect_young()  # once the batch's frame is gone, so that its cycles are garbage
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Compiling these short statements costs more than running them.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if not dry_run and (
+                locked.rows_done != offset or locked.status != ImportJob.Status.RUNNING
+            ):
+                # Cancelled, or another runner moved on: stop here.
+                _finish_if_cancelling(locked)
+                return ImportJob.objects.get(pk=job.pk)
+            batch = cleaner.clean(rows)
+            counts = _batch_import(locked, batch, dry_run=dry_run, seen=seen)
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                ImportJob.objects.filter(pk=job.pk).update(
+                    rows_done=F("rows_done") + len(rows),
+                    **{name: F(name) + value for name, value in counts.as_dict().items()},
+                )
+        totals.add(counts)
+        collect_young()
+        if dry_run:
+            first_errors += [
+                {"row": n, "column": c, "reason": r}
+                for n, c, r, _ in batch.errors[: FIRST_ERRORS - len(first_errors)]
+            ]
+        if progress:
+            progress(offset + len(rows), job.rows_total)
     if dry_run:
         job.dry_run = {**totals.as_dict(), "errors": first_errors, "at": timezone.now().isoformat()}
         ImportJob.objects.filter(pk=job.pk).update(dry_run=job.dry_run)
@@ -752,50 +777,6 @@ def _run_batches(
                 },
             )
     return ImportJob.objects.get(pk=job.pk)
-
-
-def _batch_run(
-    job: ImportJob,
-    offset: int,
-    rows: list[tuple[int, list[str]]],
-    cleaner: Cleaner,
-    seen: bool,
-    dry_run: bool,
-    totals: Counts,
-    first_errors: list[dict[str, Any]],
-    progress: Progress | None,
-) -> bool:
-    """One batch in one transaction; whether the run goes on (not when the job was cancelled
-    or another runner moved on)."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Compiling these short statements costs more than running them.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if not dry_run and (
-            locked.rows_done != offset or locked.status != ImportJob.Status.RUNNING
-        ):
-            _finish_if_cancelling(locked)
-            return False
-        batch = cleaner.clean(rows)
-        counts = _batch_import(locked, batch, dry_run=dry_run, seen=seen)
-        if dry_run:
-            transaction.set_rollback(True)
-        else:
-            ImportJob.objects.filter(pk=job.pk).update(
-                rows_done=F("rows_done") + len(rows),
-                **{name: F(name) + value for name, value in counts.as_dict().items()},
-            )
-    totals.add(counts)
-    if dry_run:
-        first_errors += [
-            {"row": n, "column": c, "reason": r}
-            for n, c, r, _ in batch.errors[: FIRST_ERRORS - len(first_errors)]
-        ]
-    if progress:
-        progress(offset + len(rows), job.rows_total)
-    return True
 
 
 def file_seen(job: ImportJob) -> bool:
