@@ -61,38 +61,50 @@ class Measurement:
     facts: Facts
 
 
-def _measure(
-    ctx: Context, workload: Workload, job: Callable[[Context], Outcome], repeat: int
-) -> tuple[Measurement, bool]:
-    """Run ``job`` ``repeat`` times, each from the same state; keep the fastest run.
+def _run_once(ctx: Context, workload: Workload, job: Callable[[Context], Outcome]) -> Measurement:
+    """One timed run of ``job``, then the workload's state restored for the next one."""
+    gc.collect()
+    per_run = _reset_peak_rss()
+    rss_before = _rss_mb("VmRSS")
+    started = time.perf_counter()
+    outcome = job(ctx)
+    seconds = time.perf_counter() - started
+    peak = _peak_rss_mb(per_run)
+    facts = workload.observe(ctx)
+    workload.restore(ctx)
+    if workload.tables:
+        ctx.engine.settle(workload.tables)
+    return Measurement(
+        outcome=outcome, seconds=seconds, peak_rss_mb=peak, rss_before_mb=rss_before, facts=facts
+    )
 
-    Returns the measurement and whether every repeat wrote the same facts.
-    """
-    best: Measurement | None = None
-    facts_seen: list[Facts] = []
+
+def _measure_interleaved(
+    ctx: Context,
+    workload: Workload,
+    jobs: list[tuple[str, Callable[[Context], Outcome]]],
+    repeat: int,
+    console: Console,
+) -> dict[str, tuple[Measurement, bool]]:
+    """Run every job ``repeat`` times, taking turns (ours, each baseline, ours, …), each from
+    the same state; keep each job's fastest run. Taking turns puts ours and the baselines
+    through the same minutes of a shared machine whose speed drifts, so their ratio drifts
+    less than their rates. Returns, per job, the kept run and whether every run of it wrote
+    the same facts."""
+    best: dict[str, Measurement] = {}
+    facts_seen: dict[str, list[Facts]] = {name: [] for name, _ in jobs}
     for _ in range(repeat):
-        gc.collect()
-        per_run = _reset_peak_rss()
-        rss_before = _rss_mb("VmRSS")
-        started = time.perf_counter()
-        outcome = job(ctx)
-        seconds = time.perf_counter() - started
-        peak = _peak_rss_mb(per_run)
-        facts = workload.observe(ctx)
-        facts_seen.append(facts)
-        workload.restore(ctx)
-        if workload.tables:
-            ctx.engine.settle(workload.tables)
-        if best is None or seconds < best.seconds:
-            best = Measurement(
-                outcome=outcome,
-                seconds=seconds,
-                peak_rss_mb=peak,
-                rss_before_mb=rss_before,
-                facts=facts,
-            )
-    assert best is not None
-    return best, all(f == facts_seen[0] for f in facts_seen)
+        for name, job in jobs:
+            measured = _run_once(ctx, workload, job)
+            facts_seen[name].append(measured.facts)
+            if name not in best or measured.seconds < best[name].seconds:
+                best[name] = measured
+    for name, _ in jobs:
+        console.print(f"[bold]{workload.name}[/]: {name}  {best[name].seconds:.3f} s")
+    return {
+        name: (best[name], all(f == facts_seen[name][0] for f in facts_seen[name]))
+        for name, _ in jobs
+    }
 
 
 def _round(value: float | None) -> float | None:
@@ -106,18 +118,25 @@ def run_workload(
     console.print(f"[bold]{workload.name}[/]: setup")
     workload.setup(ctx)
     try:
-        console.print(f"[bold]{workload.name}[/]: ours")
-        ours, ours_repeatable = _measure(ctx, workload, workload.run, repeat)
-        console.print(f"  {ours.seconds:.3f} s")
+        baselines = workload.baselines(ctx)
+        console.print(
+            f"[bold]{workload.name}[/]: ours and {len(baselines)} baseline(s), {repeat} turn(s)"
+        )
+        runs = _measure_interleaved(
+            ctx,
+            workload,
+            [("ours", workload.run)] + [(f"baseline {b.name}", b.run) for b in baselines],
+            repeat,
+            console,
+        )
+        ours, ours_repeatable = runs["ours"]
         measured: list[_BaselineRun] = []
-        for baseline in workload.baselines(ctx):
-            console.print(f"[bold]{workload.name}[/]: baseline {baseline.name}")
-            measurement, repeatable = _measure(ctx, workload, baseline.run, repeat)
+        for baseline in baselines:
+            measurement, repeatable = runs[f"baseline {baseline.name}"]
             checks = workload.checks(ctx, ours.facts, measurement.facts)
             valid = all(c.ok for c in checks.values())
-            console.print(
-                f"  {measurement.seconds:.3f} s{'' if valid else '  [red]checks fail[/]'}"
-            )
+            if not valid:
+                console.print(f"  [red]baseline {baseline.name}: checks fail[/]")
             measured.append(_BaselineRun(baseline.name, measurement, valid, repeatable))
         # The fastest correct one is the baseline: a wrong answer is no baseline, however
         # fast. When none is correct, the fastest is reported and its failing checks show.
