@@ -448,6 +448,30 @@ def test_new_leads_get_their_own_ids_with_or_without_conflicts():
     assert Lead.objects.filter(import_key__startswith="f:").count() == 5
 
 
+def test_a_strategy_comparing_the_company_finds_the_person_at_that_company_only():
+    """The lookup joins the accounts only when the strategy compares the company: the row
+    naming Ada at Engines is the Ada there, the row naming Ada at Looms is a new person."""
+    by_name_and_company = MatchingStrategy.objects.create(
+        name="By name and company",
+        target="contact",
+        fields=["contact.last_name", "account.name"],
+    )
+    engines = AccountFactory(name="Engines Ltd", web_domain="engines.example")
+    ada = ContactFactory(first_name="Ada", last_name="Lovelace", account=engines, email="")
+    text = (
+        "First Name,Last Name,Company,Job Title,Topic\n"
+        "Ada,LOVELACE,engines ltd,Countess,Demo\n"
+        "Ada,Lovelace,Looms Ltd,Weaver,Demo\n"
+    )
+    job = run(text, contact_strategy=by_name_and_company.pk, on_match="update")
+    assert (job.created, job.rejected, job.contacts_created) == (2, 0, 1)
+    ada.refresh_from_db()
+    assert ada.job_title == "Countess"
+    assert Lead.objects.filter(parent_contact=ada).count() == 1
+    weaver = Contact.objects.get(job_title="Weaver")
+    assert weaver.pk != ada.pk and weaver.account.name == "Looms Ltd"
+
+
 def test_two_new_names_sharing_one_new_email_make_one_contact():
     """Matched by name, two rows are two new people, but one email can belong to one contact
     only: the first row creates it (the insert falls back to skipping the clash) and the
